@@ -1,0 +1,74 @@
+"""Argument validation shared by the public numeric API.
+
+Every check raises ``ValueError`` naming the parameter, the offending value and the
+allowed range, before any work starts.
+"""
+from __future__ import annotations
+
+import numpy as np
+
+
+def _show(value) -> str:
+    arr = np.asarray(value)
+    if arr.ndim == 0 or arr.size <= 6:
+        return repr(value) if arr.ndim == 0 else np.array2string(arr, precision=6, separator=", ")
+    return f"array of shape {arr.shape}"
+
+
+def finite(name: str, value, *, allow_complex: bool = False) -> np.ndarray:
+    """``value`` as a float (or complex) array with only finite entries."""
+    try:
+        arr = np.asarray(value, dtype=complex if allow_complex else float)
+    except (TypeError, ValueError):
+        raise ValueError(f"{name}={value!r}: expected a real number or array of real numbers") from None
+    if not np.all(np.isfinite(arr)):
+        bad = arr[~np.isfinite(arr)] if arr.ndim else arr
+        raise ValueError(f"{name}={_show(value)}: must be finite (found {_show(bad)})")
+    return arr
+
+
+def positive(name: str, value) -> np.ndarray:
+    arr = finite(name, value)
+    if np.any(arr <= 0):
+        raise ValueError(f"{name}={_show(value)}: must be > 0 (allowed range (0, inf))")
+    return arr
+
+
+def in_range(name: str, value, low: float, high: float, *, closed: bool = True, unit: str = "") -> np.ndarray:
+    arr = finite(name, value)
+    ok = (arr >= low) & (arr <= high) if closed else (arr > low) & (arr < high)
+    if not np.all(ok):
+        lb, rb = ("[", "]") if closed else ("(", ")")
+        raise ValueError(f"{name}={_show(value)}: outside the allowed range {lb}{low}, {high}{rb}{unit}")
+    return arr
+
+
+def vectors(name: str, value) -> np.ndarray:
+    """A 3-vector or an array of 3-vectors (last axis of length 3)."""
+    arr = finite(name, value)
+    if arr.ndim == 0 or arr.shape[-1] != 3:
+        raise ValueError(f"{name}={_show(value)}: expected shape (3,) or (..., 3), got {arr.shape}")
+    return arr
+
+
+def unit_vectors(name: str, value, tol: float = 1e-9) -> np.ndarray:
+    arr = vectors(name, value)
+    norm = np.linalg.norm(arr, axis=-1)
+    if np.any(np.abs(norm - 1.0) > tol):
+        raise ValueError(f"{name}={_show(value)}: must be a unit vector (|{name}| = {_show(norm)}; "
+                         f"allowed |{name}| = 1 within {tol:g})")
+    return arr
+
+
+def velocities(name: str, value) -> np.ndarray:
+    arr = vectors(name, value)
+    speed = np.linalg.norm(arr, axis=-1)
+    if np.any(speed >= 1.0):
+        raise ValueError(f"{name}={_show(value)}: |{name}| = {_show(speed)} must be < 1 (allowed range [0, 1))")
+    return arr
+
+
+def choice(name: str, value, options) -> str:
+    if value not in options:
+        raise ValueError(f"{name}={value!r}: must be one of {', '.join(map(repr, options))}")
+    return value

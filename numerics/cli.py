@@ -1,0 +1,161 @@
+"""The ``aniso`` command line.
+
+    aniso check [--id ID ...] [--json]   prove every derivation (exit 1 if one fails)
+    aniso build [--check]                 write the generated kernels / check they are fresh
+    aniso run [--out DIR]                 the main job: checks, kernel freshness, validations, report
+    aniso bench [--json]                  kernel throughput
+
+Bad input prints one line on stderr and exits 2.
+"""
+from __future__ import annotations
+
+import argparse
+import json
+import sys
+import time
+from pathlib import Path
+
+
+class _Parser(argparse.ArgumentParser):
+    def error(self, message):  # one line, exit 2 (argparse prints usage + message)
+        self.exit(2, f"{self.prog}: error: {message}\n")
+
+
+def _cmd_check(args) -> int:
+    from numerics.report import run_checks
+    from theory import registry
+
+    ids = args.id or None
+    if ids:
+        known = set(registry.ids())
+        for i in ids:
+            if i not in known:
+                raise ValueError(f"--id={i!r}: unknown derivation id; known: {', '.join(sorted(known))}")
+    start = time.perf_counter()
+    results = []
+    if not args.json:
+        print(f"{'id':38s} {'source':44s} {'method':9s} {'status':7s} {'seconds':>7s}")
+    for res in run_checks(progress=False, ids=ids):
+        results.append(res)
+        if not args.json:
+            source = "; ".join(res.sources)
+            source = source if len(source) <= 44 else source[:41] + "..."
+            status = "proved" if res.passed else "FAILED"
+            print(f"{res.id:38s} {source:44s} {res.method:9s} {status:7s} {res.seconds:7.2f}", flush=True)
+            for c in res.claims:
+                if not c.passed:
+                    print(f"    claim failed: {c.name}: {c.detail}")
+    total = time.perf_counter() - start
+    failed = [r.id for r in results if not r.passed]
+    if args.json:
+        print(json.dumps({"seconds": total, "failed": failed, "checks": [
+            {"id": r.id, "sources": list(r.sources), "method": r.method, "passed": r.passed, "seconds": r.seconds,
+             "claims": [vars(c) for c in r.claims]} for r in results]}, indent=2))
+    else:
+        print(f"{len(results) - len(failed)}/{len(results)} derivations proved in {total:.1f} s")
+    return 1 if failed else 0
+
+
+def _cmd_build(args) -> int:
+    from numerics import codegen
+
+    if args.check:
+        stale = codegen.check()
+        for s in stale:
+            print(s)
+        if stale:
+            print(f"{len(stale)} stale kernel(s); run `aniso build` and commit numerics/kernels/", file=sys.stderr)
+            return 1
+        print("kernels are fresh")
+        return 0
+    written = codegen.write_all(progress=lambda m: print(f"wrote {m.path.name}: {len(m.functions)} kernel(s)",
+                                                         flush=True))
+    print(f"{len(written)} files written under {codegen.KERNEL_DIR}")
+    return 0
+
+
+def _cmd_run(args) -> int:
+    from numerics import report
+
+    if args.scale != "quick":
+        raise ValueError(f"--scale={args.scale!r}: only 'quick' exists so far")
+    print(f"aniso run: derivation checks, kernel freshness, validations -> {args.out}", flush=True)
+    results = report.run(Path(args.out), progress=not args.no_progress)
+    checks = results["checks"]
+    print(f"derivations proved: {sum(c['passed'] for c in checks)}/{len(checks)}")
+    print(f"kernels fresh: {results['kernels']['fresh']}")
+    for s in results["kernels"]["stale"]:
+        print(f"  {s}")
+    for name, c in results["comparisons"].items():
+        print(f"{name:24s} error {c['error']:.3g} (tolerance {c['tolerance']:.3g}): {c['verdict']}")
+    print(f"report: {Path(args.out).resolve() / 'index.html'} ({results['seconds']} s)")
+    return 0 if results["passed"] else 1
+
+
+def _cmd_bench(args) -> int:
+    import numpy as np
+
+    from numerics import compton_getting, diffusion
+
+    rng = np.random.default_rng(1)
+    n = 1_000_000
+    b = rng.normal(size=(n, 3))
+    b /= np.linalg.norm(b, axis=1, keepdims=True)
+    nu = rng.uniform(0.1, 2.0, n)
+    om = rng.uniform(-3, 3, n)
+    phase = rng.uniform(0, 2 * np.pi, n)
+    out = {}
+    for name, fn in {
+        "diffusion.bgk_tensor (1e6 tensors)": lambda: diffusion.bgk_tensor(nu, om, b),
+        "compton_getting.solar_dipole solar (1e6 phases)": lambda: compton_getting.solar_dipole(phase, 2.7),
+        "compton_getting.dipole_shift (1e6 vectors)": lambda: compton_getting.dipole_shift(b * 1e-4, 2.7),
+    }.items():
+        times = []
+        for _ in range(5):
+            t0 = time.perf_counter()
+            fn()
+            times.append(time.perf_counter() - t0)
+        out[name] = {"best_s": min(times), "per_element_ns": min(times) / n * 1e9}
+    import os
+    import platform
+
+    result = {"machine": {"platform": platform.platform(), "cpus": os.cpu_count()}, "benchmarks": out}
+    if args.json:
+        print(json.dumps(result, indent=2))
+    else:
+        for k, v in out.items():
+            print(f"{k:50s} {v['best_s'] * 1e3:8.1f} ms  ({v['per_element_ns']:.0f} ns/element)")
+    return 0
+
+
+def main(argv=None) -> int:
+    parser = _Parser(prog="aniso", description="Anisotropy workbench: derive, check, generate, validate.")
+    sub = parser.add_subparsers(dest="command", required=True, parser_class=_Parser)
+    p = sub.add_parser("check", help="prove every derivation record")
+    p.add_argument("--id", action="append", help="check only this derivation id (repeatable)")
+    p.add_argument("--json", action="store_true", help="machine-readable output")
+    p.set_defaults(func=_cmd_check)
+    p = sub.add_parser("build", help="generate numerics/kernels from the derivation records")
+    p.add_argument("--check", action="store_true", help="regenerate in memory; fail naming stale kernels")
+    p.set_defaults(func=_cmd_build)
+    p = sub.add_parser("run", help="the main job: checks, kernel freshness, validations and the report")
+    p.add_argument("--out", default="aniso-report", help="report directory (default: ./aniso-report)")
+    p.add_argument("--scale", default="quick", help="problem size (only 'quick' so far)")
+    p.add_argument("--no-progress", action="store_true", help="no progress bars")
+    p.set_defaults(func=_cmd_run)
+    p = sub.add_parser("bench", help="kernel benchmarks")
+    p.add_argument("--json", action="store_true", help="machine-readable output")
+    p.set_defaults(func=_cmd_bench)
+    args = parser.parse_args(argv)
+    try:
+        return args.func(args)
+    except ValueError as exc:
+        print(f"aniso: error: {exc}", file=sys.stderr)
+        return 2
+    except KeyboardInterrupt:
+        print("aniso: interrupted", file=sys.stderr)
+        return 130
+
+
+if __name__ == "__main__":  # pragma: no cover
+    sys.exit(main())
