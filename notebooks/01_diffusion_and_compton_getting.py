@@ -43,7 +43,8 @@
 # Prog. Part. Nucl. Phys. 94 (2017) 184;
 # *002* = M. Ahlers & P. Mertsch, "Small-scale anisotropies of cosmic rays from relative diffusion",
 # ApJL 815 (2015) L2;
-# *slides* = the lecture slides ("Diffusion Approximation", "Compton-Getting Effect", ...).
+# *slides* = M. Ahlers, "Cosmic Ray Anisotropies: Observation & Interpretation" (Georges Lemaître
+# Chair 2023 lecture slides), cited by slide title, e.g. "Diffusion Approximation".
 
 # %%
 import re
@@ -51,11 +52,10 @@ import sys
 from pathlib import Path
 
 try:
-    import theory
+    import theory  # noqa: F401
 except ImportError:  # not installed: use the working tree one level up
     root = next(p for p in [Path.cwd(), *Path.cwd().parents] if (p / "theory" / "registry.py").exists())
     sys.path.insert(0, str(root))
-    import theory
 
 import matplotlib.pyplot as plt
 import numpy as np
@@ -87,10 +87,7 @@ def show_expr(expr):
     for e in expr if isinstance(expr, tuple) else (expr,):
         if e is None:
             continue
-        if isinstance(e, (bool, sp.logic.boolalg.BooleanAtom)):
-            display(Markdown(f"*(the record's expression is the bare Boolean `{e}`; nothing to render)*"))
-        else:
-            display(Math(sp.latex(e)))
+        display(Math(sp.latex(e)))
 
 
 def show(record_id):
@@ -221,20 +218,20 @@ display(Markdown("\n".join(rows)))
 # $\omega_{\rm orb}t$ from the epoch at which the mean Sun stands at RA 180°. In the sidereal frame the
 # dipole turns once a year and averages to zero; in the solar frame it keeps a mean
 # $(2+\Gamma)\beta\cos^2(\epsilon/2)$ towards 6h, $|\langle\delta''\rangle| \simeq 4.5\times10^{-4}$.
-# Dashed lines: the yearly means from `solar_yearly_mean`.
+# Dashed lines: the yearly means from `solar_yearly_mean` (in the sidereal panel all three lie on zero).
 
 # %%
 DAYS_PER_YEAR = 365.25
 phase = np.linspace(0.0, 2 * np.pi, 731)
 days = phase / (2 * np.pi) * DAYS_PER_YEAR
-labels = ("$x$ (0h)", "$y$ (6h)", "$z$ (N)")
+labels = (r"$\delta_x$ (0h)", r"$\delta_y$ (6h)", r"$\delta_z$ (N)")
 
 fig, axes = plt.subplots(1, 2, figsize=(11, 4), sharey=True)
 for ax, frame in zip(axes, ("sidereal", "solar")):
     d = cg.solar_dipole(phase, 2.7, frame=frame)
     mean = cg.solar_yearly_mean(2.7, frame=frame)
     for i, lab in enumerate(labels):
-        ax.plot(days, 1e4 * d[:, i], color=f"C{i}", label=r"$\delta_%s$ %s" % ("xyz"[i], lab))
+        ax.plot(days, 1e4 * d[:, i], color=f"C{i}", label=lab)
         ax.axhline(1e4 * mean[i], color=f"C{i}", ls="--", lw=1)
     ax.set_title(f"{frame} frame")
     ax.set_xlabel("days since the mean Sun at RA 180°")
@@ -287,10 +284,14 @@ print("shot noise N (IceCube, f_sky = 0.29, n = 3.2e11):", obs.noise_uniform(0.2
 # Every place where a printed equation disagrees with its derivation, from `theory.registry.errata()`.
 
 # %%
+def tex_cell(tex):
+    return "$" + tex.replace("|", r"\vert ") + "$"
+
+
 rows = ["| record | equation | printed | corrected | reason |", "|---|---|---|---|---|"]
 for rid, e in registry.errata():
-    rows.append(f"| `{rid}` | {md_escape(e.equation)} | ${e.printed.replace('|', r'\vert ')}$ | "
-                f"${e.corrected.replace('|', r'\vert ')}$ | {md_escape(e.reason)} |")
+    rows.append(f"| `{rid}` | {md_escape(e.equation)} | {tex_cell(e.printed)} | {tex_cell(e.corrected)} | "
+                f"{md_escape(e.reason)} |")
 display(Markdown("\n".join(rows)))
 
 # %% [markdown]

@@ -10,8 +10,10 @@ import numpy as np
 
 def _show(value) -> str:
     arr = np.asarray(value)
-    if arr.ndim == 0 or arr.size <= 6:
-        return repr(value) if arr.ndim == 0 else np.array2string(arr, precision=6, separator=", ")
+    if arr.ndim == 0:
+        return repr(value)
+    if arr.size <= 6:
+        return " ".join(np.array2string(arr, precision=6, separator=", ").split())  # one line
     return f"array of shape {arr.shape}"
 
 

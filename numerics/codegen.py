@@ -37,7 +37,7 @@ __all__ = {names!r}
 
 def _broadcast(value, *args):
     shape = numpy.broadcast_shapes(*(numpy.shape(a) for a in args))
-    return numpy.array(numpy.broadcast_to(value, shape), dtype=float)
+    return numpy.array(numpy.broadcast_to(value, shape), dtype=float)[()]
 
 
 def _stack(rows, *args):

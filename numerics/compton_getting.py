@@ -39,7 +39,7 @@ def dipole_shift(beta, spectral_index) -> np.ndarray:
     array([0.00047, 0.     , 0.     ])
     >>> dipole_shift([1.0, 0, 0], 2.7)
     Traceback (most recent call last):
-    ValueError: beta=array([1., 0., 0.]): |beta| = 1.0 must be < 1 (allowed range [0, 1))
+    ValueError: beta=[1., 0., 0.]: |beta| = 1.0 must be < 1 (allowed range [0, 1))
     """
     b = check.velocities("beta", beta)
     g = _index(spectral_index)

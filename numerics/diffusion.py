@@ -45,10 +45,12 @@ def bgk_tensor(nu, omega, bhat, speed=1.0) -> np.ndarray:
 
     Examples
     --------
-    >>> bgk_tensor(1.0, 0.0, [0, 0, 1]).round(6)          # isotropic: K = 1/(3 nu)
+    >>> bgk_tensor(1.0, 0.0, [0, 0, 1]).round(6) + 0.0    # isotropic: K = 1/(3 nu)
     array([[0.333333, 0.      , 0.      ],
            [0.      , 0.333333, 0.      ],
            [0.      , 0.      , 0.333333]])
+    >>> bgk_tensor(1.0, 2.0, [0, 0, 1])[0, 1]              # +1/(3 nu_A), nu_A = Omega + nu^2/Omega
+    np.float64(0.13333333333333333)
     >>> bgk_tensor(0.0, 1.0, [0, 0, 1])
     Traceback (most recent call last):
     ValueError: nu=0.0: must be > 0 (allowed range (0, inf))

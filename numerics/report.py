@@ -122,7 +122,7 @@ def _summary_md(results) -> str:
     lines += ["", "## Kernels", "", "fresh" if results["kernels"]["fresh"] else
               "STALE:\n" + "\n".join(f"- {s}" for s in results["kernels"]["stale"]),
               "", "## Validations", "", "| comparison | error | tolerance | verdict | method |", "|---|---|---|---|---|"]
-    for name, c in results["comparisons"].items():
+    for c in results["comparisons"].values():
         lines.append(f"| {c['title']} | {_fmt(c['error'])} | {_fmt(c['tolerance'])} | {c['verdict']} | {c['method']} |")
     for name, c in results["comparisons"].items():
         if c["notes"]:

@@ -11,7 +11,7 @@ from __future__ import annotations
 
 import sympy as sp
 
-from theory.geometry import N_SPHERICAL, N_VEC, nx, ny, nz, spherical_integral
+from theory.geometry import N_SPHERICAL, spherical_integral
 from theory.observation import local_rotation
 from theory.registry import Claim, Derivation, Erratum, KernelSpec, Premise, Step, derivation
 

@@ -30,8 +30,18 @@ import random
 
 import sympy as sp
 
-from theory.geometry import N_SPHERICAL, N_VEC, random_unit_vector, sphere_integral, spherical_integral
-from theory.geometry import nx, ny, nz, phi, theta
+from theory.geometry import (
+    N_SPHERICAL,
+    N_VEC,
+    nx,
+    ny,
+    nz,
+    phi,
+    random_unit_vector,
+    sphere_integral,
+    spherical_integral,
+    theta,
+)
 from theory.registry import Claim, Derivation, Erratum, KernelSpec, Premise, Step, derivation
 
 # ----------------------------------------------------------------------------- symbols
@@ -139,8 +149,8 @@ def _moment_equations() -> Derivation:
         ],
         steps=[
             Step("force term (p x Omega).grad_p f on the truncated f, on the unit sphere", force),
-            Step("integrate the equation over p-hat: the monopole equation (50)", sp.Eq(monopole, 0)),
-            Step("integrate p-hat times the equation: the dipole equation (51)", sp.Eq(dipole, sp.zeros(3, 1))),
+            Step("integrate the equation over p-hat: the monopole equation (50)", sp.Eq(monopole, 0, evaluate=False)),
+            Step("integrate p-hat times the equation: the dipole equation (51)", sp.Eq(dipole, sp.zeros(3, 1), evaluate=False)),
         ],
         claims=[
             Claim("monopole equation, review eq. (50)", monopole, stated_50),
@@ -177,14 +187,14 @@ def _bgk_tensor() -> Derivation:
         premises=[
             Premise("stationary dipole equation: (51) with d_t Phi = 0"),
             Premise("continuity (50): d_t phi = -v div Phi, to be written as div(K grad phi) (52)"),
-            Premise("B-hat is a unit vector", sp.Eq(UNIT, 0)),
+            Premise("B-hat is a unit vector", sp.Eq(UNIT, 0, evaluate=False)),
         ],
         steps=[
-            Step("solve (nu + Omega B-hat x) Phi = -(v/3) grad phi for Phi", sp.Eq(Phi, Phi_sol)),
-            Step("K = -v dPhi/d(grad phi)", sp.Eq(sp.Symbol("K"), K)),
-            Step("BGK rates", (sp.Eq(sp.Symbol(r"\nu_\parallel"), nu_par),
-                               sp.Eq(sp.Symbol(r"\nu_\perp"), nu_perp),
-                               sp.Eq(sp.Symbol(r"\nu_A"), nu_A))),
+            Step("solve (nu + Omega B-hat x) Phi = -(v/3) grad phi for Phi", sp.Eq(Phi, Phi_sol, evaluate=False)),
+            Step("K = -v dPhi/d(grad phi)", sp.Eq(sp.MatrixSymbol("K", 3, 3), K, evaluate=False)),
+            Step("BGK rates", (sp.Eq(sp.Symbol(r"\nu_\parallel"), nu_par, evaluate=False),
+                               sp.Eq(sp.Symbol(r"\nu_\perp"), nu_perp, evaluate=False),
+                               sp.Eq(sp.Symbol(r"\nu_A"), nu_A, evaluate=False))),
             Step("antisymmetric part: + epsilon_ijk B_k v^2 Omega / (3 (nu^2 + Omega^2)), i.e. "
                  "+epsilon_ijk B_k/(3 nu_A) for Omega > 0 along B-hat", K_anti),
         ],
@@ -311,12 +321,12 @@ def _fick() -> Derivation:
         premises=[
             Premise("stationary dipole (diffusion.bgk_tensor), v = 1"),
             Premise("relative intensity I(n) = 4 pi f(-n) / phi with n the arrival direction (48)"),
-            Premise("n_CR = p^2 phi (47)", sp.Eq(sp.Symbol("n_CR"), n_cr)),
+            Premise("n_CR = p^2 phi (47)", sp.Eq(sp.Symbol("n_CR"), n_cr, evaluate=False)),
         ],
         steps=[
             Step("I(n) for the truncated f", intensity),
             Step("dipole vector: delta = -3 Phi / phi (49)", delta),
-            Step("Fick's law: Phi = -K grad phi (55)", sp.Eq(Phi, Phi_sol.subs(v, 1))),
+            Step("Fick's law: Phi = -K grad phi (55)", sp.Eq(Phi, Phi_sol.subs(v, 1), evaluate=False)),
         ],
         claims=[
             Claim("delta = -3 Phi / phi, review eq. (49)", delta, -3 * Phi / phi_m),

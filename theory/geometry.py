@@ -106,7 +106,7 @@ def _sphere_moments() -> Derivation:
             Step("integrate each monomial in spherical coordinates with dOmega = sin(theta) dtheta dphi"),
             Step("compare with the Gamma-function rule used by sphere_integral"),
             Step("the second moment is the one the dipole equations need", sp.Eq(
-                sp.Symbol(r"\int d\Omega\, n_i n_j"), sp.Rational(4, 3) * sp.pi * sp.Symbol(r"\delta_{ij}"))),
+                sp.Symbol(r"\int d\Omega\, n_i n_j"), sp.Rational(4, 3) * sp.pi * sp.Symbol(r"\delta_{ij}"), evaluate=False)),
         ],
         claims=claims,
     )

@@ -158,8 +158,8 @@ def _east_west() -> Derivation:
             Premise("J_ab = int_0^theta_max dtheta A(theta) sin^a(theta) cos^b(theta)", A(zen)),
         ],
         steps=[Step("N_E in units of phi_iso dt E", N_E), Step("N_W", N_W),
-               Step("effective step (23)", sp.Eq(sp.Symbol(r"\Delta\alpha"), delta_alpha)),
-               Step("uniform acceptance", sp.Eq(sp.Symbol(r"\Delta\alpha"), da_uniform))],
+               Step("effective step (23)", sp.Eq(sp.Symbol(r"\Delta\alpha"), delta_alpha, evaluate=False)),
+               Step("uniform acceptance", sp.Eq(sp.Symbol(r"\Delta\alpha"), da_uniform, evaluate=False))],
         claims=[
             Claim("(N_E - N_W)/(N_E + N_W) = Delta alpha d(delta I)/d alpha at the meridian, first order (22)",
                   ratio_first, stated),

@@ -12,7 +12,7 @@ __all__ = ['bgk_tensor', 'nu_axial', 'nu_perp']
 
 def _broadcast(value, *args):
     shape = numpy.broadcast_shapes(*(numpy.shape(a) for a in args))
-    return numpy.array(numpy.broadcast_to(value, shape), dtype=float)
+    return numpy.array(numpy.broadcast_to(value, shape), dtype=float)[()]
 
 
 def _stack(rows, *args):
