@@ -59,8 +59,11 @@ def _cmd_check(args) -> int:
 def _cmd_build(args) -> int:
     from numerics import codegen
 
+    def progress(module):
+        print(f"deriving and generating {module} ...", file=sys.stderr, flush=True)
+
     if args.check:
-        stale = codegen.check()
+        stale = codegen.check(progress)
         for s in stale:
             print(s)
         if stale:
@@ -68,9 +71,9 @@ def _cmd_build(args) -> int:
             return 1
         print("kernels are fresh")
         return 0
-    written = codegen.write_all(progress=lambda m: print(f"wrote {m.path.name}: {len(m.functions)} kernel(s)",
-                                                         flush=True))
-    print(f"{len(written)} files written under {codegen.KERNEL_DIR}")
+    written = codegen.write_all(progress)
+    for path in written:
+        print(f"wrote {path}")
     return 0
 
 

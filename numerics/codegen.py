@@ -131,8 +131,15 @@ def generate(module: str) -> GeneratedModule:
     return GeneratedModule(module, KERNEL_DIR / f"{module}.py", source, functions, hashes)
 
 
-def generate_all() -> list[GeneratedModule]:
-    return [generate(m) for m in registry.MODULES]
+def generate_all(progress=None) -> list[GeneratedModule]:
+    """Generate every module; ``progress(module_name)`` is called before each (building the
+    records is the slow, symbolic part)."""
+    out = []
+    for m in registry.MODULES:
+        if progress:
+            progress(m)
+        out.append(generate(m))
+    return out
 
 
 def _package_init(modules: list[GeneratedModule]) -> str:
@@ -142,8 +149,10 @@ def _package_init(modules: list[GeneratedModule]) -> str:
 
 
 def write_all(progress=None) -> list[Path]:
-    """Write every generated module (and the package ``__init__``); returns the paths written."""
-    modules = generate_all()
+    """Write every generated module (and the package ``__init__``); returns the paths written.
+
+    All modules are generated in memory first, so a failing derivation writes nothing."""
+    modules = generate_all(progress)
     KERNEL_DIR.mkdir(parents=True, exist_ok=True)
     written = []
     for m in modules:
@@ -151,8 +160,6 @@ def write_all(progress=None) -> list[Path]:
         tmp.write_text(m.source)
         tmp.replace(m.path)  # atomic: never a half-written kernel module
         written.append(m.path)
-        if progress:
-            progress(m)
     init = KERNEL_DIR / "__init__.py"
     init.write_text(_package_init(modules))
     written.append(init)
@@ -182,10 +189,10 @@ class Staleness:
         return f"stale kernel {where}::{self.kernel}: {self.reason}" if self.kernel else f"stale {where}: {self.reason}"
 
 
-def check() -> list[Staleness]:
+def check(progress=None) -> list[Staleness]:
     """Regenerate in memory and list every kernel whose committed source differs."""
     problems: list[Staleness] = []
-    modules = generate_all()
+    modules = generate_all(progress)
     init = KERNEL_DIR / "__init__.py"
     if not init.exists() or init.read_text() != _package_init(modules):
         problems.append(Staleness(init, None, "package index differs"))

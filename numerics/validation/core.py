@@ -122,7 +122,7 @@ def compton_getting_boost(figdir: Path | None = None) -> Comparison:
         import matplotlib.pyplot as plt
 
         m = _boosted_map(64, 1e-3 * direction, gamma_index)
-        hp.mollview(m / m.mean() - 1.0, title=r"Compton-Getting: exact boost, $\beta = 10^{-3}$, $\Gamma = 2.7$",
+        hp.mollview(m / m.mean() - 1.0, title=r"Compton-Getting (equatorial): exact boost, $\beta = 10^{-3}$, $\Gamma = 2.7$",
                     unit=r"$\delta I$", cmap="coolwarm")
         figs = _savefig(plt.gcf(), figdir, "compton_getting_boost")
         plt.close("all")
@@ -177,7 +177,7 @@ def solar_year(figdir: Path | None = None) -> Comparison:
             for i, label in enumerate((r"$\delta_{0h}$", r"$\delta_{6h}$", r"$\delta_N$")):
                 line, = ax.plot(days, d[:, i] * 1e4, label=label)
                 ax.axhline(expected[frame][i] * 1e4, ls="--", color=line.get_color(), lw=0.8)
-            ax.set_title(f"{frame} frame (eqs. ({61 if frame == 'sidereal' else 62}))")
+            ax.set_title(f"{frame} frame (review eq. ({61 if frame == 'sidereal' else 62}))")
             ax.set_xlabel("days since the mean Sun at RA 180 deg")
         axes[0].set_ylabel(r"solar CG dipole [$10^{-4}$]")
         axes[0].legend()
