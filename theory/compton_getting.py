@@ -256,7 +256,8 @@ def _galactic_motions() -> Derivation:
             Erratum("review Sec. 3.2 (below eq. (60))", r"v_0 \approx 220\ \mathrm{km/s}\ \text{pointing into}\ l \approx 270^\circ",
                     r"l \approx 90^\circ",
                     "the Sun's circular velocity points in the direction of Galactic rotation, l = 90 deg; "
-                    "the equatorial-plane projection of the amplitude is the same for both"),
+                    "the equatorial-plane projection of the amplitude is the same for both",
+                    printed_expr=galactic_direction(_deg(270), 0), corrected_expr=galactic_direction(_deg(90), 0)),
             Erratum("review Sec. 3.2 (below eq. (60))", r"\delta_{GC} \simeq 2.4\times10^{-3}",
                     r"\delta_{GC} \simeq 2.3\times10^{-3}",
                     "(2 + 2.7) x 220/299792.458 x cos(48.3 deg) = 2.29e-3; 2.4e-3 would need v0 ~ 230 km/s",

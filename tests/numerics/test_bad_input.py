@@ -2,6 +2,7 @@
 from __future__ import annotations
 
 import math
+import re
 import subprocess
 import sys
 
@@ -75,3 +76,12 @@ def test_cli_bad_input_one_line_exit_2(args, needle):
     lines = res.stderr.strip().splitlines()
     assert len(lines) == 1, res.stderr
     assert needle in lines[0] and "Traceback" not in res.stderr
+
+
+def test_cli_run_writes_the_report(tmp_path):
+    """The README's main job, end to end through the console entry point."""
+    out = tmp_path / "rep"
+    res = _aniso("run", "--out", str(out), "--no-progress")
+    assert res.returncode == 0, res.stdout + res.stderr
+    assert re.search(r"derivations proved: (\d+)/\1\n", res.stdout), res.stdout
+    assert (out / "index.html").exists() and (out / "results.json").exists()
