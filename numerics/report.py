@@ -147,7 +147,7 @@ def _index_html(results) -> str:
                   f"<p>{e(c['method'])}</p><p>{e(c['notes'])}</p>"
                   f"<details><summary>values</summary><pre>{e(json.dumps(c['measured'], indent=1))}\n"
                   f"{e(json.dumps(c['expected'], indent=1))}</pre></details>{figs}</section>")
-    errata = "".join(f"<tr><td>{e(x['equation'])}</td><td>\\({e(x['printed'])}\\)</td><td>\\({e(x['corrected'])}\\)</td>"
+    errata = "".join(f"<tr><td>{e(x['equation'])}</td><td><code>{e(x['printed'])}</code></td><td><code>{e(x['corrected'])}</code></td>"
                      f"<td>{e(x['reason'])}</td><td><code>{e(x['derivation'])}</code></td></tr>" for x in results["errata"])
     kern = "fresh" if results["kernels"]["fresh"] else "STALE: " + e("; ".join(results["kernels"]["stale"]))
     return f"""<!doctype html><html><head><meta charset="utf-8"><title>Anisotropy workbench report</title>

@@ -125,3 +125,16 @@ def test_steps_and_premises_hold_expressions_not_booleans(rid):
 def test_ids_follow_module_order():
     order = [registry.MODULES.index(i.split(".")[0]) for i in IDS]
     assert order == sorted(order)
+
+
+def test_aniso_check_exits_1_when_a_derivation_fails(monkeypatch, capsys):
+    from numerics import cli
+
+    bad = registry.Derivation(id="geometry.deliberately_false", title="false", module="geometry",
+                              sources=("review eq. (2)",), premises=[registry.Premise("none")], steps=[],
+                              claims=[Claim("1 = 2", sp.Integer(1), sp.Integer(2))])
+    monkeypatch.setitem(registry._REGISTRY, bad.id, registry._Entry(bad.id, "geometry", lambda: bad))
+    assert cli.main(["check", "--id", bad.id]) == 1
+    out = capsys.readouterr().out
+    assert "FAILED" in out and "claim failed: 1 = 2" in out
+    assert cli.main(["check", "--id", "geometry.sphere_moments"]) == 0
