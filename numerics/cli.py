@@ -48,9 +48,7 @@ def _cmd_check(args) -> int:
     total = time.perf_counter() - start
     failed = [r.id for r in results if not r.passed]
     if args.json:
-        print(json.dumps({"seconds": total, "failed": failed, "checks": [
-            {"id": r.id, "sources": list(r.sources), "method": r.method, "passed": r.passed, "seconds": r.seconds,
-             "claims": [vars(c) for c in r.claims]} for r in results]}, indent=2))
+        print(json.dumps({"seconds": total, "failed": failed, "checks": [r.as_dict() for r in results]}, indent=2))
     else:
         print(f"{len(results) - len(failed)}/{len(results)} derivations proved in {total:.1f} s")
     return 1 if failed else 0

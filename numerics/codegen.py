@@ -142,16 +142,12 @@ def write_all(progress=None) -> list[Path]:
     All modules are generated in memory first, so a failing derivation writes nothing."""
     modules = generate_all(progress)
     KERNEL_DIR.mkdir(parents=True, exist_ok=True)
-    written = []
-    for m in modules:
-        tmp = m.path.with_suffix(".py.tmp")
-        tmp.write_text(m.source)
-        tmp.replace(m.path)  # atomic: never a half-written kernel module
-        written.append(m.path)
-    init = KERNEL_DIR / "__init__.py"
-    init.write_text(_package_init(modules))
-    written.append(init)
-    return written
+    files = [(m.path, m.source) for m in modules] + [(KERNEL_DIR / "__init__.py", _package_init(modules))]
+    for path, source in files:
+        tmp = path.with_suffix(".py.tmp")
+        tmp.write_text(source)
+        tmp.replace(path)  # atomic: never a half-written kernel module
+    return [path for path, _ in files]
 
 
 _DEF = re.compile(r"^def (\w+)\(", re.M)

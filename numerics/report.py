@@ -75,10 +75,7 @@ def run(out: Path, progress: bool = True) -> dict:
         results = {
             "passed": all(c.passed for c in checks) and not stale and all(c.verdict == "pass"
                                                                             for c in comparisons.values()),
-            "checks": [{"id": c.id, "sources": list(c.sources), "method": c.method, "passed": c.passed,
-                        "seconds": round(c.seconds, 3),
-                        "claims": [{"name": r.name, "passed": r.passed, "method": r.method, "detail": r.detail}
-                                   for r in c.claims]} for c in checks],
+            "checks": [c.as_dict() for c in checks],
             "kernels": {"fresh": not stale, "stale": [str(s) for s in stale]},
             "comparisons": {name: comp.as_dict() for name, comp in comparisons.items()},
             "errata": errata,

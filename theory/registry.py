@@ -152,6 +152,13 @@ class CheckResult:
     claims: list[ClaimResult]
     seconds: float  # building the record (the symbolic derivation) plus proving its claims
 
+    def as_dict(self) -> dict:
+        """JSON-ready form (used by ``aniso check --json`` and the report)."""
+        return {"id": self.id, "sources": list(self.sources), "method": self.method, "passed": self.passed,
+                "seconds": round(self.seconds, 3),
+                "claims": [{"name": c.name, "passed": c.passed, "method": c.method, "detail": c.detail}
+                           for c in self.claims]}
+
     @property
     def method(self) -> str:
         """The weakest method any claim needed (symbolic < rounded < numeric)."""
