@@ -74,3 +74,13 @@ def choice(name: str, value, options) -> str:
     if value not in options:
         raise ValueError(f"{name}={value!r}: must be one of {', '.join(map(repr, options))}")
     return value
+
+
+def integers(name: str, value, low: int, high: int) -> np.ndarray:
+    """Integer-valued entries in [low, high] (floats such as 3.0 are accepted, 2.5 is not)."""
+    arr = finite(name, value)
+    if not np.all(arr == np.round(arr)):
+        raise ValueError(f"{name}={_show(value)}: must be an integer (allowed range [{low}, {high}])")
+    if np.any(arr < low) or np.any(arr > high):
+        raise ValueError(f"{name}={_show(value)}: outside the allowed range [{low}, {high}]")
+    return arr.astype(np.int64)

@@ -4,6 +4,8 @@
     aniso build [--check]                 write the generated kernels / check they are fresh
     aniso run [--out DIR]                 the main job: checks, kernel freshness, validations, report
     aniso bench [--json]                  kernel throughput
+    aniso spectrum relative-diffusion --p P [--p P ...] --lmax L [--form stationary|printed] [--out DIR]
+    aniso spectrum hierarchy --t T [--t T ...] --lmax L [--nu NU] [--out DIR]
 
 Bad input prints one line on stderr and exits 2.
 """
@@ -93,6 +95,82 @@ def _cmd_run(args) -> int:
     return 0 if results["passed"] else 1
 
 
+def _atomic_write(path: Path, write) -> None:
+    """Write through a temporary file in the same directory, then rename: never a half-written result."""
+    import os
+    import tempfile
+
+    path.parent.mkdir(parents=True, exist_ok=True)
+    fd, tmp = tempfile.mkstemp(dir=path.parent, prefix=f".{path.name}.", suffix=".tmp")
+    os.close(fd)
+    try:
+        write(tmp)
+        os.replace(tmp, path)
+    except BaseException:
+        Path(tmp).unlink(missing_ok=True)
+        raise
+
+
+def _cmd_spectrum(args) -> int:
+    import numpy as np
+
+    from numerics import hierarchy
+    from numerics import relative_diffusion as rd
+
+    high = rd.LMAX_CLOSED_FORM if args.model == "relative-diffusion" else hierarchy.LMAX
+    if args.lmax is None or not 1 <= args.lmax <= high:
+        raise ValueError(f"--lmax={args.lmax}: outside the allowed range [1, {high}] for {args.model}")
+    ells = np.arange(1, int(args.lmax) + 1)
+    if args.model == "relative-diffusion":
+        values = args.p or [0.5]
+        rd.cl(1, np.array(values))  # validates p before any work
+        cols = {f"p={p:g}": rd.cl(ells, p, form=args.form) for p in values}
+        title = f"Stationary <C_l> of the generalised BGK model ({args.form} form), nu_r ~ (1 - x)^p, Q_1 = 1"
+        ylabel = "<C_l> / <C_1>"
+        normalise = True
+    else:
+        values = args.t or [2.0]
+        hierarchy.total_power(np.array(values), args.nu)  # validates t, nu before any work
+        spec = hierarchy.spectrum(int(args.lmax), np.array(values), args.nu)
+        cols = {f"nu*t={t * args.nu:g}": spec[i] for i, t in enumerate(values)}
+        cols["asymptotic ratio"] = hierarchy.ratio(ells)
+        title = f"Hierarchical evolution, C_l(0) = delta_l1 (nu = {args.nu:g}); last column: lim <C_l>/<C_1>"
+        ylabel = "<C_l>(t) / C_1(0)"
+        normalise = False
+    names = list(cols)
+    print(title)
+    print(f"{'l':>5s} " + " ".join(f"{n:>18s}" for n in names))
+    for i, ell in enumerate(ells):
+        print(f"{ell:5d} " + " ".join(f"{cols[n][i]:18.10e}" for n in names))
+    if args.model == "hierarchy":
+        for t in values:
+            print(f"sum_l (2l+1) <C_l>(t = {t:g}) = {float(hierarchy.total_power(t, args.nu)):.12g} (3 C_1 at t = 0)")
+    if args.out:
+        import matplotlib
+
+        matplotlib.use("Agg")
+        import matplotlib.pyplot as plt
+
+        out = Path(args.out)
+        stem = args.model
+        table = np.column_stack([ells] + [cols[n] for n in names])
+        _atomic_write(out / f"{stem}.csv", lambda tmp: np.savetxt(tmp, table, delimiter=",", header="l," + ",".join(names),
+                                                                   comments="", fmt=["%d"] + ["%.12e"] * len(names)))
+        fig, ax = plt.subplots(figsize=(6, 4.5))
+        for n in names:
+            y = cols[n] / cols[n][0] if normalise else cols[n]
+            ax.loglog(ells, y, "--" if n == "asymptotic ratio" else "-", label=n)
+        ax.set_xlabel("multipole l")
+        ax.set_ylabel(ylabel)
+        ax.set_title(title, fontsize=8)
+        ax.legend(fontsize=8)
+        fig.tight_layout()
+        _atomic_write(out / f"{stem}.png", lambda tmp: fig.savefig(tmp, dpi=120, format="png"))
+        plt.close(fig)
+        print(f"wrote {out / (stem + '.csv')} and {out / (stem + '.png')}")
+    return 0
+
+
 def _cmd_bench(args) -> int:
     import numpy as np
 
@@ -106,17 +184,27 @@ def _cmd_bench(args) -> int:
     om = rng.uniform(-3, 3, n)
     phase = rng.uniform(0, 2 * np.pi, n)
     out = {}
-    for name, fn in {
-        "diffusion.bgk_tensor (1e6 tensors)": lambda: diffusion.bgk_tensor(nu, om, b),
-        "compton_getting.solar_dipole solar (1e6 phases)": lambda: compton_getting.solar_dipole(phase, 2.7),
-        "compton_getting.dipole_shift (1e6 vectors)": lambda: compton_getting.dipole_shift(b * 1e-4, 2.7),
-    }.items():
-        times = []
+    from numerics import hierarchy, relative_diffusion
+
+    ells = np.arange(1, 10_001)[:, None]
+    ps = np.linspace(0.01, 0.99, 100)[None, :]
+    times = np.logspace(-3, 2, 1000)
+    hierarchy.spectrum(100, times[:3])  # compile the numba part outside the timing
+    cases = {
+        "diffusion.bgk_tensor (1e6 tensors)": (n, lambda: diffusion.bgk_tensor(nu, om, b)),
+        "compton_getting.solar_dipole solar (1e6 phases)": (n, lambda: compton_getting.solar_dipole(phase, 2.7)),
+        "compton_getting.dipole_shift (1e6 vectors)": (n, lambda: compton_getting.dipole_shift(b * 1e-4, 2.7)),
+        "relative_diffusion.cl (l = 1..1e4 x 100 p)": (10 ** 6, lambda: relative_diffusion.cl(ells, ps)),
+        "relative_diffusion.solve (lmax = 200, p = 1/2)": (200, lambda: relative_diffusion.solve(lambda x: (1 - x) ** 0.5, 200)),
+        "hierarchy.spectrum (l <= 100 x 1000 times)": (100_000, lambda: hierarchy.spectrum(100, times)),
+    }
+    for name, (count, fn) in cases.items():
+        best = []
         for _ in range(5):
             t0 = time.perf_counter()
             fn()
-            times.append(time.perf_counter() - t0)
-        out[name] = {"best_s": min(times), "per_element_ns": min(times) / n * 1e9}
+            best.append(time.perf_counter() - t0)
+        out[name] = {"best_s": min(best), "per_element_ns": min(best) / count * 1e9}
     import os
     import platform
 
@@ -144,6 +232,16 @@ def main(argv=None) -> int:
     p.add_argument("--scale", default="quick", help="problem size (only 'quick' so far)")
     p.add_argument("--no-progress", action="store_true", help="no progress bars")
     p.set_defaults(func=_cmd_run)
+    p = sub.add_parser("spectrum", help="relative-diffusion or hierarchical-evolution spectra: table, CSV and PNG")
+    p.add_argument("model", choices=["relative-diffusion", "hierarchy"])
+    p.add_argument("--lmax", type=int, help="largest multipole (required)")
+    p.add_argument("--p", type=float, action="append", help="relative-diffusion exponent in (0, 1) (repeatable)")
+    p.add_argument("--form", choices=["stationary", "printed"], default="stationary",
+                   help="solution of 002 eq. (14) (default) or 002 eq. (16) as printed")
+    p.add_argument("--t", type=float, action="append", help="hierarchy: time t >= 0 (repeatable)")
+    p.add_argument("--nu", type=float, default=1.0, help="hierarchy: rate scale nu > 0 (default 1)")
+    p.add_argument("--out", help="write <model>.csv and <model>.png here")
+    p.set_defaults(func=_cmd_spectrum)
     p = sub.add_parser("bench", help="kernel benchmarks")
     p.add_argument("--json", action="store_true", help="machine-readable output")
     p.set_defaults(func=_cmd_bench)

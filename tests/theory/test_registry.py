@@ -31,7 +31,7 @@ def test_record_metadata(rid):
     assert rec.module == rid.split(".")[0]
     assert rec.sources and rec.premises
     for s in rec.sources:
-        assert re.fullmatch(r'(review|slides|002|003|004) (eq\. \(\d+(\.\d+)?\)|".+"|Sec\. .+)', s), s
+        assert re.fullmatch(r'(review|slides|002|003|004) (eq\. \([A-Z]?\d+(\.\d+)?\)|".+"|Sec\. .+)', s), s
 
 
 @pytest.mark.parametrize("rid", IDS)
@@ -40,7 +40,7 @@ def test_cited_equations_exist_in_the_seed_text(rid, seeds_dir):
     rec = registry.get(rid)
     for source in rec.sources:
         text = (seeds_dir / registry.seed_file(source)).read_text()
-        m = re.search(r"eq\. \((\d+(?:\.\d+)?)\)", source)
+        m = re.search(r"eq\. \(([A-Z]?\d+(?:\.\d+)?)\)", source)
         if m:
             n = re.escape(m.group(1))
             assert re.search(rf"\\tag\{{{n}\}}|\({n}\)", text), f"{source} not found in {registry.seed_file(source)}"
