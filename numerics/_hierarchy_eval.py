@@ -42,7 +42,6 @@ import numpy as np
 
 __all__ = ["hierarchy_y", "hierarchy_total"]
 
-_EPS = float(np.finfo(float).eps)
 #: The residue series is accepted where sum|terms| <= this * sum (its rounding error is then
 #: about this * eps ~ 1e-14 relative); elsewhere uniformization is used.
 _RESIDUE_MAX_COND = 45.0
@@ -278,8 +277,9 @@ def hierarchy_total(tau) -> np.ndarray:
         n0 += chunk
         lp = logp[active]
         qn = np.exp(-2.0 * n0 * ta)    # q^n0, first factor not yet included
-        tail = qn / (one_minus_q[active] * -np.expm1(-2.0 * n0 * ta))
+        with np.errstate(divide="ignore", invalid="ignore"):  # denormal tau: already done via lp = -inf
+            tail = qn / (one_minus_q[active] * -np.expm1(-2.0 * n0 * ta))
         done = (3.0 * lp < np.log(1e-300)) | (tail <= 1e-18 * np.abs(lp))
         active = active[~done]
-    out[idx] = -np.expm1(3.0 * logp)
+    out[idx] = 0.0 - np.expm1(3.0 * logp)  # 0.0 - x: no -0.0 where everything underflowed
     return out.reshape(t.shape)

@@ -36,13 +36,14 @@ TAU_MAX = 300.0
 
 
 def _times(t, nu):
+    given = t
     t = check.finite("t", t)
     if np.any(t < 0):
-        raise ValueError(f"t={check._show(t)}: must be >= 0 (allowed range [0, {TAU_MAX:g}/nu])")
+        raise ValueError(f"t={check._show(given)}: must be >= 0 (allowed range [0, {TAU_MAX:g}/nu])")
     nu = check.positive("nu", nu)
     tau = t * nu
     if np.any(tau > TAU_MAX):
-        raise ValueError(f"t={check._show(t)}: nu*t = {float(np.max(tau)):.4g} exceeds {TAU_MAX:g} "
+        raise ValueError(f"t={check._show(given)}: nu*t = {float(np.max(tau)):.4g} exceeds {TAU_MAX:g} "
                          "(<C_l> ~ exp(-2 nu t) underflows double precision)")
     return tau
 

@@ -11,7 +11,9 @@ import pytest
 
 from numerics import compton_getting as cg
 from numerics import diffusion as dif
+from numerics import hierarchy as hier
 from numerics import observation as obs
+from numerics import relative_diffusion as rd
 
 Z = [0.0, 0.0, 1.0]
 
@@ -51,6 +53,29 @@ CASES = [
     ("weights shape", r"weights: shape", lambda: obs.noise_level([10, 2, 3], 0.1, weights=[1, 1])),
     ("a10 complex", r"a10=.*must be real", lambda: obs.dipole_from_alm(0.1 + 0.2j, 0.3 + 0.1j)),
     ("latitude", r"latitude_deg=-100.*\[-90\.0, 90\.0\] deg", lambda: obs.local_rotation(10.0, -100.0)),
+    # relative diffusion
+    ("p = 0", r"p=0\.0: outside the allowed range \(0\.0, 1\.0\)", lambda: rd.cl(3, 0.0)),
+    ("p = 1", r"p=1\.0: outside the allowed range \(0\.0, 1\.0\)", lambda: rd.cl(3, 1.0)),
+    ("p array", r"p=\[0\.5, 1\.5\]: outside", lambda: rd.cl(3, [0.5, 1.5])),
+    ("ell 0", r"ell=0: outside the allowed range \[1, 1000000\]", lambda: rd.cl(0, 0.5)),
+    ("ell fractional", r"ell=2\.5: must be an integer", lambda: rd.cl(2.5, 0.5)),
+    ("ell too large", r"ell=.*outside the allowed range \[1, 1000000\]", lambda: rd.cl(10 ** 7, 0.5)),
+    ("q1 negative", r"q1=-1.*> 0", lambda: rd.cl(1, 0.5, q1=-1.0)),
+    ("form", r"form='paper': must be one of 'stationary', 'printed'", lambda: rd.cl(1, 0.5, form="paper")),
+    ("lmax too large", r"lmax=501: outside the allowed range \[1, 500\]", lambda: rd.solve(lambda x: (1 - x) ** 0.5, 501)),
+    ("lmax 0", r"lmax=0: outside the allowed range", lambda: rd.solve(lambda x: (1 - x) ** 0.5, 0)),
+    ("nu_r negative", r"nu_r\(.*\) = .*must be > 0 on \(-1, 1\)", lambda: rd.solve(lambda x: (1 - x) ** 0.5 * (x + 0.5), 10)),
+    ("nu_r(1) != 0", r"nu_r\(1\) = 2: must vanish", lambda: rd.solve(lambda x: 2 + 0 * x, 10)),
+    ("nu_r diverges", r"\(1 - x\)\^1\.5 at x = 1: int dx/nu_r diverges", lambda: rd.solve(lambda x: (1 - x) ** 1.5, 10)),
+    ("nu_r not callable", r"nu_r=3: expected a callable", lambda: rd.solve(3, 10)),
+    # hierarchy
+    ("t negative", r"t=-0\.5: must be >= 0", lambda: hier.cl(2, -0.5)),
+    ("nu zero", r"nu=0\.0: must be > 0", lambda: hier.cl(2, 1.0, nu=0.0)),
+    ("nu t too large", r"nu\*t = 400 exceeds 300", lambda: hier.cl(2, 400.0)),
+    ("hierarchy ell", r"ell=201: outside the allowed range \[1, 200\]", lambda: hier.cl(201, 1.0)),
+    ("hierarchy ell 0", r"ell=0: outside", lambda: hier.cl(0, 1.0)),
+    ("c1", r"c1=0\.0: must be > 0", lambda: hier.cl(1, 1.0, c1=0.0)),
+    ("ratio ell", r"ell=1\.5: must be an integer", lambda: hier.ratio(1.5)),
 ]
 
 
@@ -69,6 +94,12 @@ def _aniso(*args):
     (("run", "--scale", "paper"), "--scale='paper'"),
     (("frobnicate",), "invalid choice"),
     (("build", "--bogus"), "unrecognized arguments"),
+    (("spectrum", "relative-diffusion", "--p", "1.5", "--lmax", "10"), "p=[1.5]: outside the allowed range (0.0, 1.0)"),
+    (("spectrum", "relative-diffusion", "--p", "0.5"), "--lmax=None: outside the allowed range"),
+    (("spectrum", "hierarchy", "--t", "-2", "--lmax", "10"), "t=[-2.]: must be >= 0"),
+    (("spectrum", "hierarchy", "--t", "1", "--lmax", "500"), "--lmax=500: outside the allowed range [1, 200]"),
+    (("spectrum", "hierarchy", "--t", "1", "--nu", "0", "--lmax", "5"), "nu=0.0: must be > 0"),
+    (("spectrum", "cosmic", "--lmax", "5"), "invalid choice"),
 ])
 def test_cli_bad_input_one_line_exit_2(args, needle):
     res = _aniso(*args)
