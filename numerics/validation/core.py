@@ -1,6 +1,6 @@
-"""Comparisons available so far (foundation issue): the kernels of the diffusion,
-Compton-Getting and observation modules against independent numerical computations
-(ODE integration, HEALPix maps with healpy, quadrature)."""
+"""Comparisons available so far: the kernels of the diffusion, Compton-Getting, observation,
+relative-diffusion and hierarchy modules against independent numerical computations
+(ODE integration, HEALPix maps with healpy, quadrature, truncated linear systems)."""
 from __future__ import annotations
 
 from dataclasses import asdict, dataclass, field
@@ -9,7 +9,7 @@ from typing import Callable
 
 import numpy as np
 
-from numerics import compton_getting, diffusion, observation
+from numerics import compton_getting, diffusion, hierarchy, observation, relative_diffusion
 
 
 @dataclass
@@ -234,6 +234,94 @@ def east_west_quadrature(figdir: Path | None = None) -> Comparison:
                       "first-order relation: the residual is O(|delta|)")
 
 
+def relative_diffusion_galerkin(figdir: Path | None = None) -> Comparison:
+    """Solve the l, k <= L rows and columns of 002 eq. (14) for nu_r = (1 - x)^(1/2) (Gauss-Jacobi, exact) and
+    compare C_2/C_1 as L grows with the stationary closed form and with the printed (16)."""
+    from scipy.special import eval_legendre, roots_jacobi
+
+    p = 0.5
+    sizes = [25, 50, 100, 200, 400, 800]
+    ratios = []
+    for L in sizes:
+        x, w = roots_jacobi(L + 2, p, 0.0)
+        ks = np.arange(1, L + 1)
+        P = eval_legendre(ks[:, None], x[None, :])
+        A = (P * w) @ P.T * (ks * (ks + 1) * (2 * ks + 1) / 2)[None, :]
+        c = np.linalg.solve(A, np.eye(L)[0])
+        ratios.append(c[1] / c[0])
+    stationary = float(relative_diffusion.cl(2, p) / relative_diffusion.cl(1, p))
+    printed = float(relative_diffusion.cl(2, p, form="printed") / relative_diffusion.cl(1, p, form="printed"))
+    # the truncation error falls like a power of L: extrapolate from the last three sizes (Aitken)
+    r0, r1, r2 = ratios[-3:]
+    limit = r2 - (r2 - r1) ** 2 / ((r2 - r1) - (r1 - r0))
+    err = abs(limit - stationary) / stationary
+    figs = []
+    if figdir is not None:
+        import matplotlib.pyplot as plt
+
+        fig, ax = plt.subplots(figsize=(6, 3.6))
+        ax.semilogx(sizes, ratios, "o-", label="truncated (14), l, k <= L")
+        ax.axhline(stationary, color="k", label="stationary solution of (14): 1/7")
+        ax.axhline(printed, color="r", ls="--", label="002 eq. (16) as printed")
+        ax.set_xlabel("truncation L")
+        ax.set_ylabel(r"$C_2/C_1$ for $\nu_r \propto (1-x)^{1/2}$")
+        ax.legend(fontsize=8)
+        ax.set_title("The printed (15)/(16) does not solve (14)")
+        figs = _savefig(fig, figdir, "relative_diffusion_galerkin")
+        plt.close(fig)
+    return Comparison("relative_diffusion_galerkin", "Stationary spectrum: truncated eq. (14) vs. the closed forms",
+                      {"C2_over_C1_by_L": dict(zip(sizes, ratios)), "extrapolated": limit},
+                      {"stationary": stationary, "printed_16": printed}, float(err), 1e-3,
+                      "numpy solve of the L x L system with Gauss-Jacobi matrix elements; Aitken extrapolation in L", figs,
+                      f"the extrapolated truncation is {abs(limit - printed) / printed:.1%} away from the printed (16)")
+
+
+def hierarchy_total_power(figdir: Path | None = None) -> Comparison:
+    """Integrate the hierarchy l <= 120 directly (scipy Radau) and compare sum (2l+1) C_l with the closed forms;
+    the answer to 'is sum (2l+1) <C_l> conserved?' is no -- it decays, for the truncated and the infinite chain."""
+    from scipy.integrate import solve_ivp
+    from scipy.sparse import csr_matrix
+
+    L = 120
+    lam = np.arange(1, L + 1) * np.arange(2, L + 2.0)
+    A = np.diag(-lam) + np.diag(lam[:-1], -1)
+    y0 = np.zeros(L)
+    y0[0] = 1.0
+    taus = np.array([0.05, 0.2, 0.5, 1.0, 2.0, 4.0])
+    A = csr_matrix(A)
+    sol = solve_ivp(lambda t, y: A @ y, (0, taus[-1]), y0, method="BDF", jac=A, t_eval=taus, rtol=1e-11, atol=1e-30)
+    partial = 3 * sol.y.sum(axis=0)  # sum_{l <= L} (2l+1) C_l with C_1(0) = 1
+    n = np.arange(1, 80)
+    R = np.cumprod((L + 1 - n) / (L + 1 + n))
+    finite_sum = 3 * np.sum((-1.0) ** (n - 1) * (2 * n + 1) * R * np.exp(-np.outer(taus, n * (n + 1))), axis=1)
+    total = hierarchy.total_power(taus)
+    err = float(np.max(np.abs(partial - finite_sum) / finite_sum))
+    figs = []
+    if figdir is not None:
+        import matplotlib.pyplot as plt
+
+        t = np.logspace(-3, 1, 200)
+        fig, ax = plt.subplots(figsize=(6, 3.6))
+        ax.semilogx(t, hierarchy.total_power(t), "k", label=r"$\sum_{\ell\geq1}$: $3C_1[1-\prod_n(1-e^{-2n\nu t})^3]$")
+        for Lp in (10, 100):
+            ax.semilogx(t, (hierarchy.spectrum(Lp, t) * (2 * np.arange(1, Lp + 1) + 1)).sum(axis=1), "--",
+                        label=rf"$\sum_{{\ell\leq{Lp}}}$ (truncated)")
+        ax.plot(taus, partial, "o", label=f"ODE, l <= {L}")
+        ax.set_xlabel(r"$\nu t$")
+        ax.set_ylabel(r"$\sum(2\ell+1)\langle C_\ell\rangle / C_1(0)$")
+        ax.set_title("Hierarchical model: total power is not conserved")
+        ax.legend(fontsize=7)
+        figs = _savefig(fig, figdir, "hierarchy_total_power")
+        plt.close(fig)
+    return Comparison("hierarchy_total_power", "Hierarchy: sum (2l+1) <C_l>(t) from the ODE vs. the closed forms",
+                      {"ode_partial_sum_l_le_120": dict(zip(taus.tolist(), partial))},
+                      {"closed_form_l_le_120": dict(zip(taus.tolist(), finite_sum)),
+                       "closed_form_all_l": dict(zip(taus.tolist(), total))}, err, 1e-7,
+                      "scipy BDF (rtol 1e-11, sparse Jacobian) for l <= 120; Gosper closed form of the finite sum; Jacobi's triple product",
+                      figs, "sum (2l+1) <C_l> = 3 C_1 [1 - prod (1 - exp(-2 n nu t))^3] decays from 3 C_1 to 0: the model "
+                      "leaks power to l = oo in finite time (sum 1/(l(l+1)) = 1), the truncated sums decay faster still")
+
+
 COMPARISONS: dict[str, Callable[[Path | None], Comparison]] = {
     "bgk_relaxation": bgk_relaxation,
     "compton_getting_boost": compton_getting_boost,
@@ -241,6 +329,8 @@ COMPARISONS: dict[str, Callable[[Path | None], Comparison]] = {
     "solar_year": solar_year,
     "galactic_motions": galactic_motions,
     "east_west_quadrature": east_west_quadrature,
+    "relative_diffusion_galerkin": relative_diffusion_galerkin,
+    "hierarchy_total_power": hierarchy_total_power,
 }
 
 
