@@ -317,7 +317,8 @@ def hierarchy_total_power(figdir: Path | None = None) -> Comparison:
                       {"ode_partial_sum_l_le_120": dict(zip(taus.tolist(), partial))},
                       {"closed_form_l_le_120": dict(zip(taus.tolist(), finite_sum)),
                        "closed_form_all_l": dict(zip(taus.tolist(), total))}, err, 1e-7,
-                      "scipy BDF (rtol 1e-11, sparse Jacobian) for l <= 120; Gosper closed form of the finite sum; Jacobi's triple product",
+                      "scipy BDF (rtol 1e-11, sparse Jacobian) for l <= 120; Gosper closed form of the finite sum; "
+                      "Jacobi's triple product",
                       figs, "sum (2l+1) <C_l> = 3 C_1 [1 - prod (1 - exp(-2 n nu t))^3] decays from 3 C_1 to 0: the model "
                       "leaks power to l = oo in finite time (sum 1/(l(l+1)) = 1), the truncated sums decay faster still")
 
