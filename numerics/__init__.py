@@ -3,7 +3,7 @@
 Importing this package never imports SymPy: the kernels in ``numerics.kernels`` are
 generated source, written by ``aniso build`` from the derivation records in ``theory``.
 """
-from numerics import compton_getting, diffusion, observation
+from numerics import compton_getting, diffusion, hierarchy, observation, relative_diffusion
 
 __version__ = "0.1.0"
-__all__ = ["compton_getting", "diffusion", "observation", "__version__"]
+__all__ = ["compton_getting", "diffusion", "hierarchy", "observation", "relative_diffusion", "__version__"]
