@@ -46,8 +46,8 @@
 # Set `ANISO_SMALL=1` for a fast run (fewer truncation orders and time points; the record checks are the same).
 
 # %%
+import functools
 import os
-import re
 import sys
 import time
 from pathlib import Path
@@ -61,56 +61,27 @@ except ImportError:  # not installed: use the working tree one level up
 import matplotlib.pyplot as plt
 import numpy as np
 import sympy as sp
-from IPython.display import Markdown, Math, display
+from IPython.display import Markdown, display
 from scipy.special import eval_legendre, roots_jacobi
 
 import numerics.hierarchy as hier
 import numerics.relative_diffusion as rd
 from numerics.kernels.hierarchy import mode_coefficient
 from theory import registry
+from theory.display import md_escape
+from theory.display import show as show_record
 
 SMALL = os.environ.get("ANISO_SMALL") == "1"
 T_START = time.perf_counter()
 np.set_printoptions(precision=5, suppress=False, linewidth=110)
 
 # %% [markdown]
-# A small display helper (the same as in notebook 01): `show(id)` renders a record's premises and steps
+# The display helper `theory.display.show`: `show(id)` renders a record's premises and steps
 # and runs its `check()` once, keeping the result in `RESULTS`.
 
 # %%
 RESULTS = {}
-
-
-def md_escape(text):
-    """Escape Markdown syntax in plain record text."""
-    return re.sub(r"([\\`*_|<>\[\]#$])", r"\\\1", str(text))
-
-
-def show_expr(expr):
-    """Render None, a SymPy object, an Eq or a tuple of them."""
-    for e in expr if isinstance(expr, tuple) else (expr,):
-        if e is None:
-            continue
-        display(Math(sp.latex(e)))
-
-
-def show(record_id):
-    rec = registry.get(record_id)
-    display(Markdown(f"### {md_escape(rec.title)}\n`{rec.id}` — sources: "
-                     + "; ".join(md_escape(s) for s in rec.sources)))
-    for heading, items in (("Premises", rec.premises), ("Steps", rec.steps)):
-        display(Markdown(f"**{heading}**"))
-        for k, item in enumerate(items, 1):
-            display(Markdown(f"({k}) {md_escape(item.text)}"))
-            show_expr(item.expr)
-    res = rec.check()
-    RESULTS[record_id] = res
-    rows = ["| claim | passed | method | detail |", "|---|---|---|---|"]
-    rows += [f"| {md_escape(c.name)} | {'✓' if c.passed else '✗'} | {c.method} | {md_escape(c.detail)} |"
-             for c in res.claims]
-    display(Markdown("\n".join(rows) + f"\n\n**{'PASSED' if res.passed else 'FAILED'}** "
-                     f"(weakest method: {res.method}; {res.seconds:.1f} s including the build)"))
-    return res
+show = functools.partial(show_record, results=RESULTS)
 
 
 # %% [markdown]

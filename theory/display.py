@@ -1,0 +1,48 @@
+"""Rendering derivation records in Jupyter (used by the notebooks; needs IPython, imported lazily)."""
+from __future__ import annotations
+
+import re
+
+import sympy as sp
+
+from theory import registry
+
+
+def md_escape(text) -> str:
+    """Escape Markdown syntax in plain record text."""
+    return re.sub(r"([\\`*_|<>\[\]#$])", r"\\\1", str(text))
+
+
+def show_expr(expr) -> None:
+    """Render None, a SymPy object, an Eq or a tuple of them."""
+    from IPython.display import Math, display
+
+    for e in expr if isinstance(expr, tuple) else (expr,):
+        if e is not None:
+            display(Math(sp.latex(e)))
+
+
+def show(record_id: str, results: dict | None = None) -> registry.CheckResult:
+    """Render a record's premises and steps, run its ``check()`` once and show the claims as a table.
+
+    The result is returned and, when ``results`` is given, stored there under ``record_id``.
+    """
+    from IPython.display import Markdown, display
+
+    rec = registry.get(record_id)
+    display(Markdown(f"### {md_escape(rec.title)}\n`{rec.id}` — sources: "
+                     + "; ".join(md_escape(s) for s in rec.sources)))
+    for heading, items in (("Premises", rec.premises), ("Steps", rec.steps)):
+        display(Markdown(f"**{heading}**"))
+        for k, item in enumerate(items, 1):
+            display(Markdown(f"({k}) {md_escape(item.text)}"))
+            show_expr(item.expr)
+    res = rec.check()
+    if results is not None:
+        results[record_id] = res
+    rows = ["| claim | passed | method | detail |", "|---|---|---|---|"]
+    rows += [f"| {md_escape(c.name)} | {'✓' if c.passed else '✗'} | {c.method} | {md_escape(c.detail)} |"
+             for c in res.claims]
+    display(Markdown("\n".join(rows) + f"\n\n**{'PASSED' if res.passed else 'FAILED'}** "
+                     f"(weakest method: {res.method}; {res.seconds:.1f} s including the build)"))
+    return res
