@@ -49,12 +49,6 @@ cl_sym = sp.Symbol("cl", positive=True)
 P_DOMAIN = {p: (0.05, 0.95), ell: (1, 200), q1: (0.1, 3.0), nu0: (0.1, 3.0)}
 
 
-def legendre_moment(a_plus_1, l=ell):
-    """int_{-1}^{1} (1 - x)^a P_l(x) dx with a = a_plus_1 - 1 > -1, from Pfaff-Saalschuetz (see the record)."""
-    a = a_plus_1 - 1
-    return 2 ** (a + 1) / (a + 1) * sp.rf(a + 1 - l, l) * sp.factorial(l) / (sp.rf(a + 2, l) * sp.rf(-l, l))
-
-
 def mu_power_law(p_=p):
     """mu = int x/nu_r / int 1/nu_r for nu_r ~ (1 - x)^p."""
     return p_ / (2 - p_)
