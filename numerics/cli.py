@@ -6,6 +6,7 @@
     aniso bench [--json]                  kernel throughput
     aniso spectrum relative-diffusion --p P [--p P ...] --lmax L [--form stationary|printed] [--out DIR]
     aniso spectrum hierarchy --t T [--t T ...] --lmax L [--nu NU] [--out DIR]
+    aniso spectrum qlt --alpha A [--alpha A ...] --lmax L [--kout K --kin K] [--noise N] [--out DIR]
 
 Bad input prints one line on stderr and exits 2.
 """
@@ -111,12 +112,79 @@ def _atomic_write(path: Path, write) -> None:
         raise
 
 
+def _spectrum_qlt(args) -> int:
+    import numpy as np
+
+    from numerics import qlt
+
+    if args.lmax is None or not 2 <= args.lmax <= qlt.LMAX:
+        raise ValueError(f"--lmax={args.lmax}: outside the allowed range [2, {qlt.LMAX}] for qlt")
+    alphas = args.alpha or [50.0]
+    for a in alphas:
+        if not 0 < a <= qlt.ALPHA_MAX:
+            raise ValueError(f"--alpha={a:g}: outside the allowed range (0, {qlt.ALPHA_MAX:g}]")
+    if args.noise is not None and not (np.isfinite(args.noise) and args.noise >= 0):
+        raise ValueError(f"--noise={args.noise:g}: a noise power must be >= 0 (allowed range [0, inf))")
+    k_in = np.inf if args.kin is None else args.kin
+    qlt._band(args.kout, k_in, allow_infinite=True)  # validates the band before any work
+    qlt.steady_state(2, alphas[0], args.kout, k_in, args.g_out, args.source)  # validates g_out, source
+    ells = np.arange(1, int(args.lmax) + 1)
+    cols = {}
+    for a in alphas:
+        print(f"alpha = {a:g} ...", file=sys.stderr, flush=True)
+        cols[f"alpha={a:g}"] = qlt.steady_state(int(args.lmax), a, args.kout, k_in, args.g_out, args.source)
+    band = "k_in -> inf (the paper's limit)" if np.isinf(k_in) else f"k_out = {args.kout:g}, k_in = {k_in:g}"
+    title = (f"QLT steady state C_l (003 eq. 3.7), {band}, source/g_out = {args.source / args.g_out:g}; "
+             "the monopole grows at dC_0/dt = 3 source")
+    names = list(cols)
+    if args.noise is not None:
+        for n in list(names):
+            cols[f"{n}+N"] = cols[n] + args.noise
+        names = list(cols)
+    print(title)
+    print(f"{'l':>5s} " + " ".join(f"{n:>18s}" for n in names))
+    for i, ell in enumerate(ells):
+        print(f"{ell:5d} " + " ".join(f"{cols[n][i]:18.10e}" for n in names))
+    if args.out:
+        import matplotlib
+
+        matplotlib.use("Agg")
+        import matplotlib.pyplot as plt
+
+        out = Path(args.out)
+        table = np.column_stack([ells] + [cols[n] for n in names])
+        _atomic_write(out / "qlt.csv", lambda tmp: np.savetxt(tmp, table, delimiter=",", header="l," + ",".join(names),
+                                                              comments="", fmt=["%d"] + ["%.12e"] * len(names)))
+        panels = 2 if args.noise is not None else 1
+        fig, axes = plt.subplots(1, panels, figsize=(6 * panels, 4.5), squeeze=False)
+        for a in alphas:
+            axes[0, 0].loglog(ells, cols[f"alpha={a:g}"], label=f"alpha = {a:g}")
+            if panels == 2:
+                axes[0, 1].loglog(ells, cols[f"alpha={a:g}+N"], label=f"alpha = {a:g}")
+        axes[0, 0].set_title("steady state", fontsize=9)
+        if panels == 2:
+            axes[0, 1].axhline(args.noise, color="k", ls=":", label=f"noise N = {args.noise:g}")
+            axes[0, 1].set_title("steady state + noise", fontsize=9)
+        for ax in axes[0]:
+            ax.set_xlabel("multipole l")
+            ax.set_ylabel("C_l")
+            ax.legend(fontsize=8)
+        fig.suptitle(title, fontsize=8)
+        fig.tight_layout()
+        _atomic_write(out / "qlt.png", lambda tmp: fig.savefig(tmp, dpi=120, format="png"))
+        plt.close(fig)
+        print(f"wrote {out / 'qlt.csv'} and {out / 'qlt.png'}")
+    return 0
+
+
 def _cmd_spectrum(args) -> int:
     import numpy as np
 
     from numerics import hierarchy
     from numerics import relative_diffusion as rd
 
+    if args.model == "qlt":
+        return _spectrum_qlt(args)
     high = rd.LMAX_CLOSED_FORM if args.model == "relative-diffusion" else hierarchy.LMAX
     if args.lmax is None or not 1 <= args.lmax <= high:
         raise ValueError(f"--lmax={args.lmax}: outside the allowed range [1, {high}] for {args.model}")
@@ -232,14 +300,20 @@ def main(argv=None) -> int:
     p.add_argument("--scale", default="quick", help="problem size (only 'quick' so far)")
     p.add_argument("--no-progress", action="store_true", help="no progress bars")
     p.set_defaults(func=_cmd_run)
-    p = sub.add_parser("spectrum", help="relative-diffusion or hierarchical-evolution spectra: table, CSV and PNG")
-    p.add_argument("model", choices=["relative-diffusion", "hierarchy"])
+    p = sub.add_parser("spectrum", help="relative-diffusion, hierarchical-evolution or QLT spectra: table, CSV and PNG")
+    p.add_argument("model", choices=["relative-diffusion", "hierarchy", "qlt"])
     p.add_argument("--lmax", type=int, help="largest multipole (required)")
     p.add_argument("--p", type=float, action="append", help="relative-diffusion exponent in (0, 1) (repeatable)")
     p.add_argument("--form", choices=["stationary", "printed"], default="stationary",
                    help="solution of 002 eq. (14) (default) or 002 eq. (16) as printed")
     p.add_argument("--t", type=float, action="append", help="hierarchy: time t >= 0 (repeatable)")
     p.add_argument("--nu", type=float, default=1.0, help="hierarchy: rate scale nu > 0 (default 1)")
+    p.add_argument("--alpha", type=float, action="append", help="qlt: alpha = k_in dT in (0, 1000] (repeatable)")
+    p.add_argument("--kout", type=float, default=1.0, help="qlt: outer wavenumber k_out > 0 (default 1)")
+    p.add_argument("--kin", type=float, help="qlt: inner wavenumber k_in > k_out (default: the limit k_in -> inf)")
+    p.add_argument("--g-out", dest="g_out", type=float, default=1.0, help="qlt: white-noise level g_out > 0 (default 1)")
+    p.add_argument("--source", type=float, default=1.0, help="qlt: (8 pi/9) K |grad f|^2 > 0 (default 1)")
+    p.add_argument("--noise", type=float, help="qlt: also show C_l + N for a flat noise power N >= 0")
     p.add_argument("--out", help="write <model>.csv and <model>.png here")
     p.set_defaults(func=_cmd_spectrum)
     p = sub.add_parser("bench", help="kernel benchmarks")

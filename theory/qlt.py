@@ -105,6 +105,12 @@ def neumann_coefficient(l=ell, kk=n_k) -> sp.Expr:
     return (2 * l + 4 * kk + 3) / (l + 1) * sp.rf(l / sp.Integer(2) + 1, kk) / sp.rf(l / sp.Integer(2) + sp.Rational(3, 2), kk)
 
 
+def neumann_coefficient_kernel(l=ell, kk=n_k) -> sp.Expr:
+    """The same c_k(l) with half-step Pochhammer symbols, (z)_(1/2) = Gamma(z + 1/2)/Gamma(z): no overflow at large k."""
+    half = sp.Rational(1, 2)
+    return (2 * l + 4 * kk + 3) / (l + 1) * sp.rf(l * half + 1, half) / sp.rf(l * half + kk + 1, half)
+
+
 def _ang(vec, i: int, f: sp.Expr) -> sp.Expr:
     """L_i f = -i eps_ijk v_j d f / d v_k (003 below (2.2)); tangential, so exact on polynomial extensions."""
     return sp.expand(-sp.I * sum(sp.LeviCivita(i, j, m) * vec[j] * sp.diff(f, vec[m])
@@ -371,6 +377,9 @@ def _kappa() -> Derivation:
             Claim("series: c_{k+1}/c_k = (n+1)(2n+5)/((2n+1)(n+2)), n = l + 2k + 1 (symbolic l, k)", ratio,
                   (nn + 1) * (2 * nn + 5) / ((2 * nn + 1) * (nn + 2))),
             Claim("series: so the derivative telescopes to j_l (the j_{n+1} coefficients cancel)", telescoping, 0),
+            Claim("series: the overflow-free form of c_k(l) used by the kernel is the same number",
+                  neumann_coefficient_kernel(ell, n_k).rewrite(sp.gamma), neumann_coefficient(ell, n_k).rewrite(sp.gamma),
+                  domain={ell: (0, 300), n_k: (0, 300)}),
             Claim("series at x = 5/2 (l = 0, 40 terms) equals Si(5/2)", neumann_value, sp.Si(sp.Rational(5, 2))),
             Claim("alpha << 1: J_l = x^(l+1)/((l+1)(2l+1)!!) + O(x^(l+3)), l = 0..3", sp.Matrix([small[l] for l in range(4)]),
                   sp.Matrix([lead[l] for l in range(4)])),
@@ -378,7 +387,7 @@ def _kappa() -> Derivation:
             Claim("dimension: g/k^2 with the dimensional h of 004 (3.15) has dimension length^2",
                   _scaling_exponent(line1_dim, scale), 2),
         ],
-        kernels=[KernelSpec("neumann_coefficient", neumann_coefficient(ell, n_k), (ell, n_k), "003 eq. (3.22)",
+        kernels=[KernelSpec("neumann_coefficient", neumann_coefficient_kernel(ell, n_k), (ell, n_k), "003 eq. (3.22)",
                             "c_k(l) in J_l(x) = int_0^x j_l = sum_{k>=0} c_k(l) j_{l+2k+1}(x)",
                             domain={ell: (0, 300), n_k: (0, 300)})],
         errata=[
