@@ -258,6 +258,26 @@ def _cmd_bench(args) -> int:
     ps = np.linspace(0.01, 0.99, 100)[None, :]
     times = np.logspace(-3, 2, 1000)
     hierarchy.spectrum(100, times[:3])  # compile the numba part outside the timing
+    from numerics import partial_sky, qlt, wigner
+
+    def qlt_cold():
+        qlt._geometry.cache_clear()
+        qlt._series_matrix.cache_clear()
+        return qlt.steady_state(64, 50.0, 1.0, np.inf)
+
+    sweep = np.geomspace(5.0, 200.0, 10)
+
+    def qlt_sweep():
+        return [qlt.steady_state(64, a, 1.0, np.inf) for a in sweep]
+
+    # the {2 l0 l0; l lA lB} symbols of M^(1c,2) at lmax = 64 (lB = lA - 2, lA, lA + 2; triangles and parity allowed)
+    L6 = np.arange(65)
+    l6, l06, la6, d6 = (a.ravel() for a in np.meshgrid(L6, L6, np.arange(129), np.array([-2, 0, 2]), indexing="ij"))
+    lb6 = la6 + d6
+    keep = ((lb6 >= 0) & (np.abs(l6 - l06) <= la6) & (la6 <= l6 + l06) & (np.abs(l6 - l06) <= lb6) & (lb6 <= l6 + l06)
+            & ((l6 + l06 + la6) % 2 == 0) & (l06 >= 1))
+    six_args = (2, l06[keep], l06[keep], l6[keep], la6[keep], lb6[keep])
+    qlt_sweep()  # warm the Wigner tensors for the sweep
     cases = {
         "diffusion.bgk_tensor (1e6 tensors)": (n, lambda: diffusion.bgk_tensor(nu, om, b)),
         "compton_getting.solar_dipole solar (1e6 phases)": (n, lambda: compton_getting.solar_dipole(phase, 2.7)),
@@ -265,6 +285,11 @@ def _cmd_bench(args) -> int:
         "relative_diffusion.cl (l = 1..1e4 x 100 p)": (10 ** 6, lambda: relative_diffusion.cl(ells, ps)),
         "relative_diffusion.solve (lmax = 200, p = 1/2)": (200, lambda: relative_diffusion.solve(lambda x: (1 - x) ** 0.5, 200)),
         "hierarchy.spectrum (l <= 100 x 1000 times)": (100_000, lambda: hierarchy.spectrum(100, times)),
+        "qlt.steady_state cold (lmax = 64, alpha = 50; Wigner tensors, kappa, solve)": (64, qlt_cold),
+        "qlt.steady_state alpha sweep (lmax = 64, 10 alphas in [5, 200])": (10, qlt_sweep),
+        f"wigner.wigner_6j tensor {{2 l0 l0; l lA lB}}, lmax = 64 ({int(keep.sum())} symbols)":
+            (int(keep.sum()), lambda: wigner.wigner_6j(*six_args)),
+        "partial_sky.transfer (lmax = 100, band [-25, 65] deg)": (101 * 101, lambda: partial_sky.transfer(100, -25.0, 65.0)),
     }
     for name, (count, fn) in cases.items():
         best = []
