@@ -22,7 +22,8 @@ cached, so a sweep over alpha recomputes only the kappa integrals.
 
 Steady state.  Column 0 of the transition matrix vanishes and its columns are conservative,
 ``sum_l (2l+1) A_{l l0} = 0``: the monopole grows at ``dC_0/dt = 3 source`` and only ``C_l, l >= 1`` are
-stationary.  :func:`steady_state` returns those, ``C_1 .. C_lmax``, truncated conservatively (see there).  They depend only on ``alpha``,
+stationary.  :func:`steady_state` returns those, ``C_1 .. C_lmax``, truncated conservatively (see there).
+They depend only on ``alpha``,
 ``k_out/k_in`` and ``source/g_out``; ``k_in = inf`` gives the paper's limit (beta -> 0).
 """
 from __future__ import annotations

@@ -343,8 +343,9 @@ def _kappa() -> Derivation:
     line2_dim = g_out / k ** 2 * sp.Function("J_A")(k * dT) * sp.Function("J_B")(k * dT) * k
     small = {l: sp.series(Js[l], x, 0, l + 3).removeO() for l in range(4)}
     lead = {l: x ** (l + 1) / ((l + 1) * sp.factorial2(2 * l + 1)) for l in range(4)}
-    corrected = g_out * sp.Integral(sp.Function("h_A")(k) * sp.Function("h_B")(k), (k, k_out, k_in))
-    printed = sp.Integral(g_out / k ** 2 * sp.Function("h_A")(k) * sp.Function("h_B")(k), (k, k_out, k_in))
+    h0 = sp.Si(k * dT) / k  # h_0(k, dT) = int_0^dT j_0(k tau) dtau: the integrands of kappa_00 per dk
+    corrected = g_out * h0 ** 2
+    printed = g_out / k ** 2 * h0 ** 2
     return Derivation(
         id="qlt.kappa",
         title="kappa_{lA lB} (3.22): what enters (3.21) and (3.23), closed forms and a stable series",

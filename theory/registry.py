@@ -350,7 +350,7 @@ class _Entry:
 _REGISTRY: dict[str, _Entry] = {}
 
 #: Theory modules, in the order the registry lists them (one generated kernel module each).
-MODULES = ("geometry", "diffusion", "compton_getting", "observation", "relative_diffusion", "hierarchy", "qlt")
+MODULES = ("geometry", "diffusion", "compton_getting", "observation", "relative_diffusion", "hierarchy", "qlt", "wigner")
 
 
 def derivation(id: str):
