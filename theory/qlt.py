@@ -527,4 +527,10 @@ def _steady() -> Derivation:
             Claim("scaling: solving g_out a C = s e_1 gives C = (s/g_out) a^-1 e_1", c_scaled,
                   source / g_out * a_mat.LUsolve(sp.Matrix([1, 0]))),
         ],
+        errata=[Erratum(
+            "003 Sec. 5",
+            "a constant noise power of N ~ 1.5 x 10^9 (also 004 Sec. 5)",
+            "N ~ 1.5 x 10^-9",
+            "a relative-intensity map with |dI| <= 1 has sum_l (2l+1) C_l = 4 pi <dI^2> <= 4 pi, so no C_l can "
+            "exceed 4 pi; the observed spectra of Fig. 2 lie near 1e-9 (the minus sign is lost in the text)")],
     )
