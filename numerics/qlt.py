@@ -334,7 +334,8 @@ def steady_state(lmax, alpha, k_out, k_in, g_out=1.0, source=1.0, closure="conse
     back, and C_l then converges only like lmax^-0.2 (C_1 at alpha = 50 is still 57 % low at lmax = 128).
     ``"conservative"`` drops them from gain and loss alike (the columns keep sum_l (2l+1) A_{l l0} = 0); it
     converges fast once lmax exceeds ~alpha: C_1 changes by < 1e-6 between lmax = 64 and 128 at alpha = 50
-    and by < 1e-10 at alpha = 10 from lmax = 32, but by 1.8 % at alpha = 100 and 7 % at alpha = 200.  Raises ValueError if the truncated system gives non-positive power.
+    and by < 1e-10 at alpha = 10 from lmax = 32, but by 1.8 % at alpha = 100 and 7 % at alpha = 200.
+    Raises ValueError if the truncated system gives non-positive power.
 
     >>> c = steady_state(32, 10.0, 1.0, float("inf"))
     >>> round(float(c[0]), 6), bool(np.all(np.diff(c) < 0))
