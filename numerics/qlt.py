@@ -88,8 +88,9 @@ def _panels(lo: float, hi: float, breaks=(), degree: int = 0) -> tuple[np.ndarra
     x0 = min(np.pi, 0.1 * hi, 0.1 * (degree + 1))
     if lo < x0 < hi:
         cuts.append(x0)
+    cuts = sorted(set(cuts))
     edges = [lo]
-    for a, b in zip(sorted(set(cuts))[:-1], sorted(set(cuts))[1:]):
+    for a, b in zip(cuts[:-1], cuts[1:]):
         e = a
         while e < b:
             width = np.pi if e < x0 * (1 - 1e-12) else min(np.pi, 10.0 * e / (degree + 1))
