@@ -3,7 +3,9 @@
     aniso check [--id ID ...] [--json]   prove every derivation (exit 1 if one fails)
     aniso build [--check]                 write the generated kernels / check they are fresh
     aniso run [--out DIR]                 the main job: checks, kernel freshness, validations, report
-    aniso bench [--json]                  kernel throughput
+    aniso bench [--json] [--only NAME]    kernel and backtracker throughput
+    aniso simulate --preset NAME [--scale quick|paper] | --config FILE.toml  [--out DIR]
+                   [--workers N | --dask ADDRESS] [--backend cpu|cuda] [--threads N] [--realizations N]
     aniso spectrum relative-diffusion --p P [--p P ...] --lmax L [--form stationary|printed] [--out DIR]
     aniso spectrum hierarchy --t T [--t T ...] --lmax L [--nu NU] [--out DIR]
     aniso spectrum qlt --alpha A [--alpha A ...] --lmax L [--kout K --kin K] [--noise N] [--out DIR]
@@ -239,7 +241,134 @@ def _cmd_spectrum(args) -> int:
     return 0
 
 
+def _cmd_simulate(args) -> int:
+    from numerics import simreport, simulation
+
+    if (args.preset is None) == (args.config is None):
+        raise ValueError("give exactly one of --preset NAME and --config FILE.toml")
+    if args.workers is not None and args.dask is not None:
+        raise ValueError("--workers and --dask: give one or the other")
+    if args.config is not None:
+        if args.scale is not None:
+            raise ValueError("--scale goes with --preset; in a config file write scale = \"...\" at the top level")
+        config = simulation.load_config(args.config)
+    else:
+        config = simulation.preset(args.preset, args.scale or "quick")
+    changes = {k: getattr(args, k) for k in ("realizations", "seed", "nside") if getattr(args, k) is not None}
+    if changes:
+        config = config.replace(**changes)
+    config.validate()
+    if args.backend == "cuda":
+        from numerics import _cuda
+
+        ok, reason = _cuda.available()
+        if not ok:
+            print(f"aniso: error: cuda backend unavailable: {reason}", file=sys.stderr)
+            return 2
+    out = Path(args.out or Path("aniso-simulation") / config.name.replace("/", "-"))
+    if out.exists() and not out.is_dir():
+        raise ValueError(f"--out={str(out)!r}: exists and is not a directory")
+    out.mkdir(parents=True, exist_ok=True)
+    results = out / "simulation.h5"
+    where = f"{args.workers} local Dask workers" if args.workers else (f"Dask scheduler {args.dask}" if args.dask else
+                                                                         f"this process ({args.backend})")
+    print(f"aniso simulate: {config.name}, {config.realizations} realizations x {12 * config.nside ** 2} particles, "
+          f"{len(config.omega_t)} times to Omega T = {config.omega_t[-1]:g}, on {where} -> {results}", flush=True)
+    t0 = time.perf_counter()
+    ens = simulation.run_ensemble(config, results, workers=args.workers, dask_address=args.dask, threads=args.threads,
+                                  backend=args.backend, progress=not args.no_progress)
+    seconds = time.perf_counter() - t0
+    summ = simreport.summary(ens)
+    summ["seconds"] = seconds
+    _atomic_write(out / "summary.json", lambda tmp: Path(tmp).write_text(json.dumps(summ, indent=2)))
+    for name, plot in (("evolution.png", simreport.plot_evolution), ("spectrum.png", simreport.plot_spectrum),
+                       ("skymap.png", simreport.plot_skymap), ("diffusion.png", simreport.plot_diffusion)):
+        _atomic_write(out / name, lambda tmp, plot=plot: plot(ens, tmp))
+    print(f"{'Omega T':>9s} " + " ".join(f"{lab[:22]:>34s}" for lab in summ["gradients"]))
+    print(f"{'':>9s} " + " ".join(f"{'<C1>':>11s} {'C1 std.diff.':>11s} {'noise':>10s}" for _ in summ["gradients"]))
+    for j, wt in enumerate(summ["omega_t"]):
+        row = []
+        for g in summ["gradients"].values():
+            std = g["C1_standard"][j] if g["C1_standard"] is not None else float("nan")
+            row.append(f"{g['C1'][j]:11.4g} {std:11.4g} {g['noise'][j]:10.3g}")
+        print(f"{wt:9.3g} " + " ".join(row))
+    print(f"{ens.realizations} realizations stored in {results} ({seconds:.1f} s); figures and summary.json in {out}")
+    return 0
+
+
+def _bench_backtrack(threads_list=None, modes=(64, 256, 1024), repeats=5):
+    """Particle-steps/s and mode evaluations/s of the Boris kernel (CPU; and CUDA when a GPU is present)."""
+    import numba
+    import numpy as np
+
+    from numerics import backtrack
+    from numerics.turbulence import PlaneWaveField
+
+    threads_list = threads_list or sorted({1, numba.config.NUMBA_NUM_THREADS})
+    dirs = np.random.default_rng(3).normal(size=(4096, 3))
+    dirs /= np.linalg.norm(dirs, axis=1, keepdims=True)
+    rows = []
+    for n in modes:
+        field = PlaneWaveField.giacalone_jokipii(n, 2 * np.pi / 100, 2 * np.pi / 0.01, sigma2=1.0, regular=(0, 0, 10.0), seed=1)
+        dt = backtrack.default_step(field)
+        steps = max(4, int(1e9 / (dirs.shape[0] * n)))  # 1e9 mode evaluations per timed run
+        backtrack.backtrack(field, dirs[:64], [dt], dt=dt)  # compile / warm
+        for threads in threads_list:
+            rates = []
+            for _ in range(repeats):
+                t0 = time.perf_counter()
+                backtrack.backtrack(field, dirs, [steps * dt], dt=dt, threads=threads)
+                rates.append(dirs.shape[0] * steps / (time.perf_counter() - t0))
+            ps = float(np.median(rates))
+            rows.append({"backend": "cpu", "threads": threads, "modes": n, "particles": dirs.shape[0], "steps": steps,
+                         "repeats": repeats, "particle_steps_per_s": ps, "mode_evals_per_s": ps * n,
+                         "spread": [float(min(rates) * n), float(max(rates) * n)]})
+    from numerics import _cuda
+
+    ok, reason = _cuda.available()
+    if ok and reason != _cuda.SIMULATOR:
+        for n in modes:
+            res = _cuda.bench(n, 1 << 20, 200)
+            rows.append({"backend": "cuda", "threads": None, "modes": n, **res})
+    return rows, (ok, reason)
+
+
 def _cmd_bench(args) -> int:
+    import os
+    import platform
+
+    machine = {"platform": platform.platform(), "cpus": os.cpu_count(), "processor": platform.processor()}
+    if args.only == "backtrack":
+        rows, (ok, reason) = _bench_backtrack()
+        result = {"machine": machine, "backtrack": rows, "cuda": {"available": ok, "detail": reason}}
+        _print_backtrack(result, args.json)
+        return 0
+    result = {"machine": machine, **_bench_kernels()}
+    rows, (ok, reason) = _bench_backtrack()
+    result["backtrack"] = rows
+    result["cuda"] = {"available": ok, "detail": reason}
+    if args.json:
+        print(json.dumps(result, indent=2))
+    else:
+        for k, v in result["benchmarks"].items():
+            print(f"{k:50s} {v['best_s'] * 1e3:8.1f} ms  ({v['per_element_ns']:.0f} ns/element)")
+        _print_backtrack(result, False)
+    return 0
+
+
+def _print_backtrack(result, as_json):
+    if as_json:
+        print(json.dumps(result, indent=2))
+        return
+    print("backtrack (Boris, float64, median of repeats):")
+    for r in result["backtrack"]:
+        print(f"  {r['backend']:4s} threads={r['threads']!s:4s} modes={r['modes']:5d}  "
+              f"{r['particle_steps_per_s']:.3g} particle-steps/s  {r['mode_evals_per_s']:.3g} mode evaluations/s")
+    if not result["cuda"]["available"]:
+        print(f"  cuda: unavailable ({result['cuda']['detail']})")
+
+
+def _bench_kernels() -> dict:
     import numpy as np
 
     from numerics import compton_getting, diffusion
@@ -298,16 +427,7 @@ def _cmd_bench(args) -> int:
             fn()
             best.append(time.perf_counter() - t0)
         out[name] = {"best_s": min(best), "per_element_ns": min(best) / count * 1e9}
-    import os
-    import platform
-
-    result = {"machine": {"platform": platform.platform(), "cpus": os.cpu_count()}, "benchmarks": out}
-    if args.json:
-        print(json.dumps(result, indent=2))
-    else:
-        for k, v in out.items():
-            print(f"{k:50s} {v['best_s'] * 1e3:8.1f} ms  ({v['per_element_ns']:.0f} ns/element)")
-    return 0
+    return {"benchmarks": out}
 
 
 def main(argv=None) -> int:
@@ -341,15 +461,35 @@ def main(argv=None) -> int:
     p.add_argument("--noise", type=float, help="qlt: also show C_l + N for a flat noise power N >= 0")
     p.add_argument("--out", help="write <model>.csv and <model>.png here")
     p.set_defaults(func=_cmd_spectrum)
-    p = sub.add_parser("bench", help="kernel benchmarks")
+    p = sub.add_parser("bench", help="kernel and backtracker benchmarks")
     p.add_argument("--json", action="store_true", help="machine-readable output")
+    p.add_argument("--only", choices=["backtrack"], help="run only this group")
     p.set_defaults(func=_cmd_bench)
+    p = sub.add_parser("simulate", help="backtracking ensembles through synthetic turbulence (HDF5, figures)")
+    p.add_argument("--preset", help="ahlers-mertsch-2015 (002 Sec. 3) or mertsch-ahlers-2019 (003 Sec. 4)")
+    p.add_argument("--scale", help="quick (default; minutes on 2 cores) or paper (the papers' ensembles)")
+    p.add_argument("--config", help="a TOML file ([turbulence], [particles], [ensemble], [analysis]; see README)")
+    p.add_argument("--out", help="output directory (default ./aniso-simulation/<preset>-<scale>)")
+    p.add_argument("--workers", type=int, help="start a local Dask cluster with N worker processes")
+    p.add_argument("--dask", help="address of an existing Dask scheduler (e.g. tcp://host:8786)")
+    p.add_argument("--backend", choices=["cpu", "cuda"], default="cpu", help="integrator backend (default cpu)")
+    p.add_argument("--threads", type=int, help="numba threads per realization (default: all; 1 per Dask worker)")
+    p.add_argument("--realizations", type=int, help="override the number of realizations")
+    p.add_argument("--seed", type=int, help="override the master seed")
+    p.add_argument("--nside", type=int, help="override the HEALPix nside")
+    p.add_argument("--no-progress", action="store_true", help="no progress bars")
+    p.set_defaults(func=_cmd_simulate)
     args = parser.parse_args(argv)
     try:
         return args.func(args)
     except ValueError as exc:
         print(f"aniso: error: {exc}", file=sys.stderr)
         return 2
+    except RuntimeError as exc:
+        if str(exc).startswith("cuda backend unavailable"):
+            print(f"aniso: error: {exc}", file=sys.stderr)
+            return 2
+        raise
     except KeyboardInterrupt:
         print("aniso: interrupted", file=sys.stderr)
         return 130

@@ -1,0 +1,408 @@
+"""Ensembles of backtracking simulations: configuration, presets, seeding, distribution.
+
+One *realization* is one turbulent field; for it the HEALPix pixel centres (RING order) are
+backtracked from the observer and, at each recorded time, the six maps X = (r, p(-T)) are
+reduced to their 6 x 6 cross power spectra, pixel moments and the maps themselves
+(:func:`numerics.skymaps.summarize`).  Every sky map that is linear in X — the gradient
+ansatz of 002 eq. (4) for any gradient and tensor K, the homogeneous dipole of review
+Sec. 4.4 — is then a quadratic form of the stored spectra.
+
+Seeding: realization ``i`` draws its field from ``numpy.random.SeedSequence(seed,
+spawn_key=(i,))`` — the i-th child of the master seed — so its numbers do not depend on how
+many realizations run, in which order, or on which worker.  The field is the only random
+input.
+
+Presets (lengths in the unit named by ``length_unit``):
+
+``ahlers-mertsch-2015`` (002 Sec. 3): L_c = 1, B0 along z with r_L = 0.1 L_c (Omega_0 = 10),
+sigma^2 = 1, Giacalone-Jokipii spectrum with gamma = 11/3, lambda in [0.01, 100] L_c, 256
+modes, backtracking to Omega_0 T = 100; paper scale nside 32 and 120 realizations.
+
+``mertsch-ahlers-2019`` (003 Sec. 4): r_g = 1 in the RMS turbulent field (Omega_rms = 1), no
+regular field, band-limited white noise with k_out r_g = 1e-3 and k_in r_g = 1e2, 256 modes,
+backtracking to Omega t = 20; paper scale nside 32 and 100 realizations.
+
+The number of modes and the paper-scale nside of 003 are not printed in the papers; they
+are our choice.
+"""
+from __future__ import annotations
+
+import dataclasses
+import json
+import math
+import sys
+from dataclasses import dataclass, field
+
+import numpy as np
+
+from numerics import _validate as check
+
+__all__ = ["SimulationConfig", "PRESETS", "SCALES", "preset", "load_config", "config_from_dict", "make_field",
+           "simulate_realization", "run_ensemble", "realization_seed"]
+
+PRESETS = ("ahlers-mertsch-2015", "mertsch-ahlers-2019")
+SCALES = ("quick", "paper")
+SPECTRA = ("giacalone-jokipii", "white-noise", "table")
+MAX_NSIDE = 256
+MAX_REALIZATIONS = 100_000
+
+
+@dataclass(frozen=True)
+class SimulationConfig:
+    """Everything that defines an ensemble; stored with the results (JSON) and hashed for resume.
+
+    Turbulence (numerics.turbulence.PlaneWaveField): ``spectrum`` one of
+    'giacalone-jokipii' (``sigma2``, ``coherence_length``, ``gamma``), 'white-noise'
+    (``rms``) or 'table' (``rms`` and a tabulated energy spectrum E(k) at ``table_k``,
+    ``table_e``, interpolated log-log); ``n_modes`` modes log-spaced in [k_min, k_max];
+    ``regular`` = Omega_0.  Fields are gyrofrequencies (1/length) of the reference
+    particle; the simulated particle has ``rigidity`` (> 0, relative) and ``charge`` (+1/-1).
+
+    Particles: HEALPix ``nside`` directions, backtracked with step ``dt`` (None: the default
+    of numerics.backtrack) and recorded at ``omega_t`` (backtracking times in units of
+    1/``omega_ref``).
+
+    Analysis: ``lmax`` (None: 2 nside), the ``gradients`` reported by ``aniso simulate``
+    and whether the gradient ansatz includes the Fick term -3 p.K.g with the measured
+    K (``fick``).
+    """
+
+    name: str = "custom"
+    length_unit: str = "L_c"
+    spectrum: str = "giacalone-jokipii"
+    n_modes: int = 256
+    k_min: float = 2 * math.pi / 100.0
+    k_max: float = 2 * math.pi / 0.01
+    sigma2: float = 1.0
+    rms: float = 1.0
+    coherence_length: float = 1.0
+    gamma: float = 11.0 / 3.0
+    regular: tuple = (0.0, 0.0, 10.0)
+    table_k: tuple = ()
+    table_e: tuple = ()
+    nside: int = 8
+    rigidity: float = 1.0
+    charge: int = 1
+    dt: float | None = None
+    omega_ref: float = 10.0
+    omega_t: tuple = tuple(np.geomspace(0.1, 100.0, 16).tolist())
+    realizations: int = 16
+    seed: int = 2015
+    lmax: int | None = None
+    gradients: tuple = ((0.0, 0.0, 1.0), (1.0, 0.0, 0.0))
+    fick: bool = True
+    _fields: tuple = field(default=(), repr=False, compare=False)
+
+    # ----------------------------------------------------------------- derived
+    @property
+    def times(self) -> np.ndarray:
+        """Backtracking times T (length units, c = 1)."""
+        return np.asarray(self.omega_t, dtype=float) / self.omega_ref
+
+    @property
+    def ell_max(self) -> int:
+        return 2 * self.nside if self.lmax is None else int(self.lmax)
+
+    def to_dict(self) -> dict:
+        d = dataclasses.asdict(self)
+        d.pop("_fields")
+        return json.loads(json.dumps(d))  # tuples -> lists, plain types
+
+    def physics_hash(self) -> str:
+        """SHA-256 of everything that determines one realization's numbers (not ``realizations``, ``name``,
+        ``gradients``, ``fick``: those only choose how many realizations and how they are reported)."""
+        import hashlib
+
+        d = self.to_dict()
+        for key in ("realizations", "name", "gradients", "fick"):
+            d.pop(key)
+        return hashlib.sha256(json.dumps(d, sort_keys=True).encode()).hexdigest()
+
+    def replace(self, **changes) -> SimulationConfig:
+        return config_from_dict({**self.to_dict(), **changes})
+
+    def validate(self) -> SimulationConfig:
+        """Check every field (ValueError naming the parameter) and that the step resolves the field."""
+        check.choice("spectrum", self.spectrum, SPECTRA)
+        check.integers("n_modes", self.n_modes, 2, 100_000)
+        k_min = float(check.positive("k_min", self.k_min))
+        k_max = float(check.positive("k_max", self.k_max))
+        if not k_min < k_max:
+            raise ValueError(f"k_min={k_min:g}, k_max={k_max:g}: need 0 < k_min < k_max")
+        if self.sigma2 < 0 or not math.isfinite(self.sigma2):
+            raise ValueError(f"sigma2={self.sigma2!r}: must be >= 0 (allowed range [0, inf))")
+        if self.rms < 0 or not math.isfinite(self.rms):
+            raise ValueError(f"rms={self.rms!r}: must be >= 0 (allowed range [0, inf))")
+        check.positive("coherence_length", self.coherence_length)
+        check.positive("gamma", self.gamma)
+        check.vectors("regular", self.regular)
+        if len(self.regular) != 3:
+            raise ValueError(f"regular={self.regular!r}: expected a 3-vector")
+        if self.spectrum == "table":
+            tk = check.positive("table_k", self.table_k)
+            te = check.finite("table_e", self.table_e)
+            if tk.ndim != 1 or tk.size < 2 or tk.shape != te.shape or np.any(np.diff(tk) <= 0) or np.any(te < 0):
+                raise ValueError("table_k, table_e: need two equally long lists, table_k strictly increasing and > 0, "
+                                 "table_e >= 0")
+            if k_min < tk[0] or k_max > tk[-1]:
+                raise ValueError(f"table_k: the table [{tk[0]:g}, {tk[-1]:g}] must cover [k_min, k_max] = [{k_min:g}, {k_max:g}]")
+        nside = int(check.integers("nside", self.nside, 1, MAX_NSIDE))
+        if nside & (nside - 1):
+            raise ValueError(f"nside={self.nside!r}: must be a power of two in [1, {MAX_NSIDE}]")
+        check.positive("rigidity", self.rigidity)
+        if self.charge not in (1, -1):
+            raise ValueError(f"charge={self.charge!r}: must be +1 or -1")
+        check.positive("omega_ref", self.omega_ref)
+        omega_t = check.positive("omega_t", self.omega_t)
+        if omega_t.ndim != 1 or omega_t.size == 0 or np.any(np.diff(omega_t) <= 0):
+            raise ValueError(f"omega_t={check._show(self.omega_t)}: need a non-empty, strictly increasing list of times > 0")
+        check.integers("realizations", self.realizations, 1, MAX_REALIZATIONS)
+        check.integers("seed", self.seed, 0, 2**63 - 1)
+        if self.lmax is not None:
+            check.integers("lmax", self.lmax, 0, 2 * nside)
+        g = check.vectors("gradients", self.gradients)
+        if g.ndim != 2 or np.any(np.linalg.norm(g, axis=1) == 0):
+            raise ValueError(f"gradients={self.gradients!r}: expected a list of non-zero 3-vectors")
+        if not isinstance(self.fick, bool):
+            raise ValueError(f"fick={self.fick!r}: must be true or false")
+        from numerics import backtrack
+
+        fld = make_field(self, 0)
+        dt = backtrack.default_step(fld, self.rigidity) if self.dt is None else backtrack.check_step(fld, self.dt, self.rigidity)
+        backtrack._steps_for(self.times, dt)
+        return self
+
+
+_FIELD_NAMES = tuple(f.name for f in dataclasses.fields(SimulationConfig) if not f.name.startswith("_"))
+_TOML_SECTIONS = {
+    "turbulence": ("spectrum", "n_modes", "k_min", "k_max", "sigma2", "rms", "coherence_length", "gamma", "regular",
+                   "table_k", "table_e"),
+    "particles": ("nside", "rigidity", "charge", "dt", "omega_ref", "omega_t"),
+    "ensemble": ("realizations", "seed"),
+    "analysis": ("lmax", "gradients", "fick"),
+}
+_TOP_LEVEL = ("name", "length_unit", "preset", "scale")
+
+
+def _tuplify(value):
+    if isinstance(value, list):
+        return tuple(_tuplify(v) for v in value)
+    return value
+
+
+def config_from_dict(d: dict) -> SimulationConfig:
+    """A validated-keys SimulationConfig from a flat dict (unknown keys: ValueError)."""
+    unknown = sorted(set(d) - set(_FIELD_NAMES))
+    if unknown:
+        raise ValueError(f"unknown configuration key(s) {', '.join(unknown)}; allowed: {', '.join(_FIELD_NAMES)}")
+    kwargs = {k: _tuplify(v) for k, v in d.items()}
+    for key in ("n_modes", "nside", "realizations", "seed", "charge"):
+        if key in kwargs and isinstance(kwargs[key], float) and kwargs[key].is_integer():
+            kwargs[key] = int(kwargs[key])
+    return SimulationConfig(**kwargs)
+
+
+def preset(name: str, scale: str = "quick") -> SimulationConfig:
+    """The papers' configurations (module docstring) at ``scale`` 'quick' (minutes on 2 cores) or 'paper'."""
+    check.choice("preset", name, PRESETS)
+    check.choice("scale", scale, SCALES)
+    quick = scale == "quick"
+    if name == "ahlers-mertsch-2015":
+        return SimulationConfig(
+            name=f"{name}/{scale}", length_unit="L_c", spectrum="giacalone-jokipii", n_modes=256,
+            k_min=2 * math.pi / 100.0, k_max=2 * math.pi / 0.01, sigma2=1.0, coherence_length=1.0, gamma=11.0 / 3.0,
+            regular=(0.0, 0.0, 10.0), nside=8 if quick else 32, rigidity=1.0, omega_ref=10.0,
+            omega_t=tuple(np.geomspace(0.1, 100.0, 13 if quick else 16).tolist()),
+            realizations=12 if quick else 120, seed=2015, gradients=((0.0, 0.0, 1.0), (1.0, 0.0, 0.0)), fick=True)
+    return SimulationConfig(
+        name=f"{name}/{scale}", length_unit="r_g", spectrum="white-noise", n_modes=256, k_min=1e-3, k_max=1e2, rms=1.0,
+        regular=(0.0, 0.0, 0.0), nside=16 if quick else 32, rigidity=1.0, omega_ref=1.0,
+        omega_t=tuple(np.geomspace(0.1, 20.0, 12 if quick else 16).tolist()),
+        realizations=10 if quick else 100, seed=2019, gradients=((0.0, 0.0, 1.0),), fick=False)
+
+
+def load_config(path) -> SimulationConfig:
+    """Read a TOML file: optional top-level ``preset``/``scale`` as the base, then sections
+    [turbulence], [particles], [ensemble], [analysis] (keys as SimulationConfig); unknown keys are errors."""
+    if sys.version_info >= (3, 11):
+        import tomllib
+    else:  # pragma: no cover
+        import tomli as tomllib
+    try:
+        with open(path, "rb") as fh:
+            doc = tomllib.load(fh)
+    except OSError as exc:
+        raise ValueError(f"config={str(path)!r}: cannot read ({exc.strerror})") from None
+    except tomllib.TOMLDecodeError as exc:
+        raise ValueError(f"config={str(path)!r}: not valid TOML ({exc})") from None
+    flat = {}
+    for key, value in doc.items():
+        if isinstance(value, dict):
+            if key not in _TOML_SECTIONS:
+                raise ValueError(f"config={str(path)!r}: unknown section [{key}]; allowed: "
+                                 f"{', '.join('[' + s + ']' for s in _TOML_SECTIONS)}")
+            for sub, v in value.items():
+                if sub not in _TOML_SECTIONS[key]:
+                    raise ValueError(f"config={str(path)!r}: unknown key {sub!r} in [{key}]; allowed: "
+                                     f"{', '.join(_TOML_SECTIONS[key])}")
+                flat[sub] = v
+        elif key in _TOP_LEVEL:
+            flat[key] = value
+        else:
+            raise ValueError(f"config={str(path)!r}: unknown top-level key {key!r}; allowed: {', '.join(_TOP_LEVEL)} "
+                             f"and the sections {', '.join('[' + s + ']' for s in _TOML_SECTIONS)}")
+    base_name = flat.pop("preset", None)
+    scale = flat.pop("scale", "quick")
+    base = preset(base_name, scale).to_dict() if base_name is not None else {}
+    if base_name is None:
+        check.choice("scale", scale, SCALES)
+    return config_from_dict({**base, **flat})
+
+
+# ----------------------------------------------------------------------------- one realization
+def realization_seed(config: SimulationConfig, index: int) -> np.random.SeedSequence:
+    """The seed of realization ``index``: child ``(index,)`` of the master seed."""
+    return np.random.SeedSequence(int(config.seed), spawn_key=(int(index),))
+
+
+def make_field(config: SimulationConfig, index: int):
+    """The turbulent field of realization ``index``."""
+    from numerics.turbulence import PlaneWaveField
+
+    rng = np.random.default_rng(realization_seed(config, index))
+    common = dict(regular=tuple(config.regular), seed=rng)
+    if config.spectrum == "giacalone-jokipii":
+        return PlaneWaveField.giacalone_jokipii(config.n_modes, config.k_min, config.k_max, sigma2=config.sigma2,
+                                                coherence_length=config.coherence_length, gamma=config.gamma, **common)
+    if config.spectrum == "white-noise":
+        return PlaneWaveField.white_noise(config.n_modes, config.k_min, config.k_max, rms=config.rms, **common)
+    log_k = np.log(np.asarray(config.table_k, dtype=float))
+    table_e = np.asarray(config.table_e, dtype=float)
+
+    def spectrum(k):
+        return np.interp(np.log(k), log_k, table_e)
+
+    return PlaneWaveField.from_spectrum(spectrum, config.n_modes, config.k_min, config.k_max, rms=config.rms, **common)
+
+
+def simulate_realization(config, index: int, *, threads=None, backend="cpu", progress=False) -> dict:
+    """Backtrack realization ``index`` and reduce it (numerics.skymaps.summarize); a dict of arrays.
+
+    ``config`` may be a SimulationConfig or its ``to_dict()`` (what Dask workers receive).
+    """
+    from numerics import backtrack, skymaps
+
+    if isinstance(config, dict):
+        config = config_from_dict(config)
+    fld = make_field(config, index)
+    dirs = skymaps.directions(config.nside)
+    tr = backtrack.backtrack(fld, dirs, config.times, dt=config.dt, rigidity=config.rigidity, charge=config.charge,
+                             threads=threads, backend=backend, progress=progress)
+    out = skymaps.summarize(tr.positions, tr.momenta, dirs, lmax=config.ell_max)
+    arrays = fld.to_arrays()
+    out.update({f"field_{k}": np.asarray(v) for k, v in arrays.items() if np.ndim(v) > 0})
+    out["times"] = tr.times
+    out["dt"] = np.float64(tr.dt)
+    out["index"] = np.int64(index)
+    return out
+
+
+def _worker_task(config_dict, index, threads):
+    """Run on a Dask worker: one realization with ``threads`` numba threads, no progress bar."""
+    return simulate_realization(config_dict, index, threads=threads, backend="cpu", progress=False)
+
+
+# ----------------------------------------------------------------------------- ensembles
+def run_ensemble(config: SimulationConfig, out, *, workers=None, dask_address=None, threads=None, backend="cpu",
+                 progress=True):
+    """Run (or resume) the ensemble and store it in the HDF5 file ``out``.
+
+    Realizations already stored in ``out`` or in its journal ``<out>.parts/`` are not
+    recomputed; each new realization is written to the journal atomically as soon as it is
+    done, and ``out`` is rewritten atomically at the end.  An interrupted run (Ctrl-C, a
+    killed process) therefore leaves either the old ``out`` or nothing, plus the journal,
+    and the next call resumes.  A foreign or corrupt ``out``, or one made with another
+    configuration, is an error and is left untouched.
+
+    ``workers=N`` starts a dask.distributed LocalCluster with N single-threaded worker
+    processes; ``dask_address`` sends the realizations to an existing Dask scheduler.  The
+    numbers are the same either way (seeding per realization, fixed particle blocks).
+
+    Returns the :class:`numerics.storage.Ensemble` read back from ``out``.
+    """
+    from numerics import storage
+
+    if not isinstance(config, SimulationConfig):
+        raise ValueError(f"config={config!r}: expected a SimulationConfig")
+    config.validate()
+    backend = check.choice("backend", backend, ("cpu", "cuda"))
+    if workers is not None and dask_address is not None:
+        raise ValueError("workers and dask_address: give one or the other")
+    if workers is not None:
+        workers = int(check.integers("workers", workers, 1, 1024))
+    if backend == "cuda":
+        if workers is not None or dask_address is not None:
+            raise ValueError("backend='cuda' runs in this process; it cannot be combined with workers or dask_address")
+        from numerics import _cuda
+
+        ok, reason = _cuda.available()
+        if not ok:
+            raise RuntimeError(f"cuda backend unavailable: {reason}")
+    journal = storage.Journal(out, config)  # refuses a foreign/corrupt/mismatched file before any work
+    missing = [i for i in range(config.realizations) if i not in journal.done]
+    if missing:
+        bar = _bar(progress, len(missing), config)
+        try:
+            if workers is None and dask_address is None:
+                for i in missing:
+                    journal.add(simulate_realization(config, i, threads=threads, backend=backend,
+                                                     progress=progress and len(missing) == 1))
+                    _tick(bar)
+            else:
+                _run_dask(config, missing, journal, workers, dask_address, threads, bar)
+        finally:
+            if bar is not None:
+                bar.close()
+    journal.consolidate()
+    return storage.read(out)
+
+
+def _bar(progress, total, config):
+    if not progress:
+        return None
+    import os
+
+    from tqdm.auto import tqdm
+
+    return tqdm(total=total, desc=f"{config.name}: realizations", unit="field",
+                disable=os.environ.get("ANISO_NO_PROGRESS") == "1")
+
+
+def _tick(bar):
+    if bar is not None:
+        bar.update(1)
+
+
+def _run_dask(config, missing, journal, workers, dask_address, threads, bar):
+    try:
+        from dask.distributed import Client, LocalCluster, as_completed
+    except ImportError:
+        raise RuntimeError("dask.distributed is not installed: pip install 'aniso-workbench[distributed]'") from None
+    cluster = None
+    if workers is not None:
+        cluster = LocalCluster(n_workers=workers, threads_per_worker=1, processes=True, dashboard_address=None)
+        client = Client(cluster)
+        threads = 1 if threads is None else threads
+    else:
+        client = Client(dask_address)
+    try:
+        cfg = config.to_dict()
+        futures = [client.submit(_worker_task, cfg, i, threads, key=f"aniso-{config.physics_hash()[:12]}-{i}", pure=False)
+                   for i in missing]
+        for fut in as_completed(futures):
+            journal.add(fut.result())
+            _tick(bar)
+    finally:
+        client.close()
+        if cluster is not None:
+            cluster.close()

@@ -1,0 +1,238 @@
+"""Simulation results on disk: HDF5 (h5py), self-describing, written atomically, resumable.
+
+Layout of a results file (``format = "aniso-simulation"``, ``format_version = 1``):
+
+- attributes: ``config`` (JSON of numerics.simulation.SimulationConfig), ``physics_hash``,
+  ``master_seed``, ``versions`` (JSON: Python and the numeric packages), ``created``;
+- ``index`` (R,): the realizations stored, ascending; realization i was drawn from
+  ``SeedSequence(master_seed, spawn_key=(i,))`` (dataset ``spawn_key``);
+- per realization (leading axis R): ``cross_cl`` (R, K, 6, 6, L+1), ``moments`` (R, K, 9, 9),
+  ``means`` (R, K, 9), ``maps`` (R, K, 6, Npix) float32, ``field_*`` (the plane-wave arrays),
+  ``dt`` (R,); and once: ``times`` (K,), ``directions`` (Npix, 3).
+
+While a run is going, each finished realization is written to ``<file>.parts/rNNNNNN.h5``
+(to a temporary name first, then renamed, so a part is complete or absent).  At the end the
+stored and new realizations are written to ``<file>.tmp`` and renamed over ``<file>``; the
+journal is removed.  Nothing is pickled.
+"""
+from __future__ import annotations
+
+import json
+import os
+import platform
+import shutil
+import time
+from dataclasses import dataclass
+from pathlib import Path
+
+import numpy as np
+
+__all__ = ["Journal", "Ensemble", "read", "FORMAT", "FORMAT_VERSION"]
+
+FORMAT = "aniso-simulation"
+PART_FORMAT = "aniso-simulation-part"
+FORMAT_VERSION = 1
+_SHARED = ("times", "dt")
+
+
+def _h5py():
+    import h5py
+
+    return h5py
+
+
+def _versions() -> str:
+    import importlib.metadata as md
+
+    out = {"python": platform.python_version()}
+    for pkg in ("aniso-workbench", "numpy", "scipy", "numba", "healpy", "h5py", "sympy"):
+        try:
+            out[pkg] = md.version(pkg)
+        except md.PackageNotFoundError:
+            out[pkg] = "not installed"
+    return json.dumps(out, sort_keys=True)
+
+
+def _open_checked(path: Path, expected_format: str, what: str):
+    """Open an existing results file read-only, or raise ValueError saying why it is not ours."""
+    h5py = _h5py()
+    try:
+        fh = h5py.File(path, "r")
+    except OSError as exc:
+        raise ValueError(f"{what}={str(path)!r}: not a readable HDF5 file ({exc}); refusing to overwrite it") from None
+    fmt = fh.attrs.get("format")
+    if fmt != expected_format:
+        fh.close()
+        raise ValueError(f"{what}={str(path)!r}: not an {expected_format} file (format attribute {fmt!r}); "
+                         "refusing to overwrite it — choose another output path")
+    return fh
+
+
+class Journal:
+    """The realizations stored for one output file: in the file itself and in its journal."""
+
+    def __init__(self, out, config):
+        self.out = Path(out)
+        self.parts = Path(str(self.out) + ".parts")
+        self.config = config
+        self.hash = config.physics_hash()
+        self.done: dict[int, str] = {}
+        if self.out.is_dir():
+            raise ValueError(f"out={str(self.out)!r}: is a directory; expected the path of an HDF5 results file")
+        if self.out.exists():
+            with _open_checked(self.out, FORMAT, "out") as fh:
+                self._check_hash(fh, self.out)
+                for i in np.asarray(fh["index"]):
+                    self.done[int(i)] = "file"
+        if self.parts.exists():
+            for tmp in self.parts.glob("*.tmp"):
+                tmp.unlink()
+            for part in sorted(self.parts.glob("r*.h5")):
+                with _open_checked(part, PART_FORMAT, "journal entry") as fh:
+                    self._check_hash(fh, part)
+                    self.done.setdefault(int(fh.attrs["index"]), str(part))
+
+    def _check_hash(self, fh, path):
+        stored = fh.attrs.get("physics_hash")
+        if stored != self.hash:
+            raise ValueError(f"out={str(path)!r}: holds realizations of another configuration (physics hash "
+                             f"{str(stored)[:12]} != {self.hash[:12]}); refusing to mix them — choose another output path")
+
+    def add(self, result: dict) -> None:
+        """Write one realization to the journal atomically."""
+        h5py = _h5py()
+        index = int(result["index"])
+        self.parts.mkdir(parents=True, exist_ok=True)
+        final = self.parts / f"r{index:06d}.h5"
+        tmp = self.parts / f"r{index:06d}.h5.{os.getpid()}.tmp"
+        with h5py.File(tmp, "w") as fh:
+            fh.attrs["format"] = PART_FORMAT
+            fh.attrs["format_version"] = FORMAT_VERSION
+            fh.attrs["physics_hash"] = self.hash
+            fh.attrs["index"] = index
+            for key, value in result.items():
+                fh.create_dataset(key, data=np.asarray(value))
+        os.replace(tmp, final)
+        self.done.setdefault(index, str(final))
+
+    def consolidate(self) -> None:
+        """Write every stored realization to ``out`` atomically and remove the journal."""
+        if not self.done:
+            raise ValueError("nothing to store: no realization has finished")
+        if all(src == "file" for src in self.done.values()):
+            if self.parts.exists():
+                shutil.rmtree(self.parts)
+            return
+        h5py = _h5py()
+        order = sorted(self.done)
+        rows = {}
+        old = h5py.File(self.out, "r") if self.out.exists() else None
+        try:
+            old_pos = {int(i): j for j, i in enumerate(np.asarray(old["index"]))} if old is not None else {}
+            for i in order:
+                src = self.done[i]
+                if src == "file":
+                    rows[i] = {k: old[k][old_pos[i]] for k in old if k.startswith(_PER) or k in _PER_KEYS}
+                    rows[i]["times"] = np.asarray(old["times"])
+                else:
+                    with h5py.File(src, "r") as fh:
+                        rows[i] = {k: np.asarray(fh[k]) for k in fh}
+            tmp = Path(str(self.out) + f".{os.getpid()}.tmp")
+            with h5py.File(tmp, "w") as fh:
+                fh.attrs["format"] = FORMAT
+                fh.attrs["format_version"] = FORMAT_VERSION
+                fh.attrs["config"] = json.dumps(self.config.to_dict(), sort_keys=True)
+                fh.attrs["physics_hash"] = self.hash
+                fh.attrs["master_seed"] = int(self.config.seed)
+                fh.attrs["versions"] = _versions()
+                fh.attrs["created"] = time.strftime("%Y-%m-%dT%H:%M:%S%z")
+                fh.create_dataset("index", data=np.asarray(order, dtype=np.int64))
+                fh.create_dataset("spawn_key", data=np.asarray(order, dtype=np.int64)[:, None])
+                first = rows[order[0]]
+                fh.create_dataset("times", data=np.asarray(first["times"]))
+                from numerics import skymaps
+
+                fh.create_dataset("directions", data=skymaps.directions(self.config.nside))
+                for key in first:
+                    if key in ("times", "index"):
+                        continue
+                    stack = np.stack([np.asarray(rows[i][key]) for i in order])
+                    opts = {"compression": "gzip", "compression_opts": 1} if stack.ndim >= 3 else {}
+                    fh.create_dataset(key, data=stack, **opts)
+        finally:
+            if old is not None:
+                old.close()
+        os.replace(tmp, self.out)
+        shutil.rmtree(self.parts, ignore_errors=True)
+
+
+_PER = "field_"
+_PER_KEYS = ("cross_cl", "moments", "means", "maps", "dt")
+
+
+@dataclass
+class Ensemble:
+    """A results file read back: the configuration, the recorded times and the per-realization arrays."""
+
+    path: Path
+    config: object
+    attrs: dict
+    index: np.ndarray
+    times: np.ndarray
+    directions: np.ndarray
+    cross_cl: np.ndarray
+    moments: np.ndarray
+    means: np.ndarray
+
+    @property
+    def realizations(self) -> int:
+        return int(self.index.size)
+
+    @property
+    def nside(self) -> int:
+        return int(self.config.nside)
+
+    def maps(self, times=None) -> np.ndarray:
+        """The stored X = (r, p) maps, (R, K, 6, Npix) float32 (optionally only the time indices ``times``)."""
+        with _h5py().File(self.path, "r") as fh:
+            ds = fh["maps"]
+            return np.asarray(ds) if times is None else np.asarray(ds[:, times])
+
+    def dataset(self, name) -> np.ndarray:
+        with _h5py().File(self.path, "r") as fh:
+            return np.asarray(fh[name])
+
+    def spectrum(self, *, gradient=None, K=None, dipole=None, standard=True):
+        """The ensemble spectrum (numerics.skymaps.ensemble_spectrum) for the gradient ansatz
+        (002 eq. (4), with tensor ``K``) or the homogeneous dipole ansatz (``dipole``)."""
+        from numerics import skymaps
+
+        if (gradient is None) == (dipole is None):
+            raise ValueError("spectrum: give exactly one of gradient= and dipole=")
+        c = skymaps.gradient_coefficients(gradient, K) if gradient is not None else skymaps.dipole_coefficients(dipole)
+        maps = self.maps() if standard else None
+        return skymaps.ensemble_spectrum(self.cross_cl, self.moments, maps, c, nside=self.nside)
+
+    def diffusion(self):
+        """The running diffusion tensors (numerics.skymaps.running_diffusion)."""
+        from numerics import skymaps
+
+        return skymaps.running_diffusion(self.moments, self.times, self.means)
+
+
+def read(path) -> Ensemble:
+    """Read a results file written by numerics.simulation.run_ensemble (ValueError if it is not one)."""
+    from numerics.simulation import config_from_dict
+
+    path = Path(path)
+    if not path.exists():
+        raise ValueError(f"results={str(path)!r}: no such file")
+    with _open_checked(path, FORMAT, "results") as fh:
+        version = int(fh.attrs.get("format_version", -1))
+        if version != FORMAT_VERSION:
+            raise ValueError(f"results={str(path)!r}: format version {version}, this package reads {FORMAT_VERSION}")
+        config = config_from_dict(json.loads(fh.attrs["config"]))
+        attrs = {k: (v.item() if hasattr(v, "item") else v) for k, v in fh.attrs.items()}
+        return Ensemble(path=path, config=config, attrs=attrs, index=np.asarray(fh["index"]), times=np.asarray(fh["times"]),
+                        directions=np.asarray(fh["directions"]), cross_cl=np.asarray(fh["cross_cl"]),
+                        moments=np.asarray(fh["moments"]), means=np.asarray(fh["means"]))

@@ -1,0 +1,158 @@
+"""The Boris integrator and backtracking (numerics.backtrack): exact helix, order, |p|, reversibility."""
+from __future__ import annotations
+
+import math
+
+import numpy as np
+import pytest
+
+from numerics import backtrack as bt
+from numerics import diffusion, skymaps
+from numerics.turbulence import PlaneWaveField
+
+
+def uniform(omega=(0.0, 0.0, 1.0)):
+    return PlaneWaveField.uniform(omega)
+
+
+def turbulent(n_modes=32, seed=5, regular=(0.0, 0.0, 1.0)):
+    return PlaneWaveField.giacalone_jokipii(n_modes, 0.1, 10.0, sigma2=1.0, regular=regular, seed=seed)
+
+
+def unit(v):
+    v = np.asarray(v, dtype=float)
+    return v / np.linalg.norm(v, axis=-1, keepdims=True)
+
+
+# ----------------------------------------------------------------------------- the polynomial cosine
+def test_cos2pi_polynomial_accuracy():
+    # the polynomial itself: against numpy on the reduced argument, over a wide range of turns
+    t = np.concatenate([np.linspace(-3, 3, 200_001), np.random.default_rng(0).uniform(-1e6, 1e6, 200_000)])
+    got = bt._cos2pi_array(t)
+    ref = np.cos(2 * np.pi * (t - np.rint(t)))
+    assert np.max(np.abs(got - ref)) < 1e-13
+    # exact special values to the polynomial's accuracy
+    assert abs(bt._cos2pi_array(np.array([0.0]))[0] - 1) < 1e-13
+    assert abs(bt._cos2pi_array(np.array([0.5]))[0] + 1) < 1e-13
+    assert abs(bt._cos2pi_array(np.array([0.25]))[0]) < 1e-15
+
+
+def test_kernel_field_matches_reference_evaluation():
+    field = turbulent(n_modes=100, seed=11)
+    pts = np.random.default_rng(1).normal(scale=20.0, size=(1000, 3))
+    fast = bt.evaluate(field, pts)
+    ref = field.evaluate(pts)
+    scale = np.abs(field.amplitudes).sum() + np.linalg.norm(field.regular)
+    assert np.max(np.abs(fast - ref)) < 1e-13 * scale * 10
+
+
+# ----------------------------------------------------------------------------- exact solutions in a uniform field
+def test_uniform_field_boris_rotation_is_exact():
+    """In a uniform field the Boris step rotates by exactly 2 arctan(Omega dt/2) per step; positions follow."""
+    omega, dt, n = 1.3, 0.05, 1000
+    p0 = unit([0.6, 0.0, 0.8])
+    tr = bt.trace(uniform((0, 0, omega)), [0, 0, 0], [p0], [n * dt], dt=dt)
+    theta = 2 * math.atan(omega * dt / 2) * n  # p' = p x Omega: clockwise about +z
+    pe = np.array([p0[0] * math.cos(theta), -p0[0] * math.sin(theta), p0[2]])
+    assert np.max(np.abs(tr.momenta[0, 0] - pe)) < 1e-12
+
+
+def helix_error(dt, T=10.0, omega=1.0):
+    p0 = unit([1.0, 0.0, 1.0])
+    tr = bt.trace(uniform((0, 0, omega)), [0, 0, 0], [p0], [T], dt=dt)
+    s, t = p0[0], tr.times[0]
+    exact = np.array([s * math.sin(omega * t) / omega, s * (math.cos(omega * t) - 1) / omega, p0[2] * t])
+    return np.linalg.norm(tr.positions[0, 0] - exact)
+
+
+def test_helix_phase_error_converges_at_second_order():
+    errs = [helix_error(dt) for dt in (0.1, 0.05, 0.025, 0.0125)]
+    orders = np.log2(np.array(errs[:-1]) / np.array(errs[1:]))
+    assert np.all(np.abs(orders - 2.0) < 0.05), orders
+
+
+# ----------------------------------------------------------------------------- conservation and reversibility
+def test_momentum_norm_conserved_over_a_million_steps():
+    field = turbulent(n_modes=8, seed=3)
+    dirs = unit(np.random.default_rng(2).normal(size=(64, 3)))
+    dt = 0.04
+    tr = bt.trace(field, [0, 0, 0], dirs, [1e6 * dt], dt=dt)
+    assert tr.steps[0] == 1_000_000
+    assert np.max(np.abs(np.linalg.norm(tr.momenta[0], axis=1) - 1)) < 1e-12
+
+
+def test_forward_then_backward_returns_to_start():
+    field = turbulent(n_modes=64, seed=7)
+    dirs = unit(np.random.default_rng(4).normal(size=(100, 3)))
+    back = bt.backtrack(field, dirs, [2.0, 5.0])
+    fwd = bt.trace(field, back.positions[-1], back.momenta[-1], [back.times[-1]], dt=back.dt)
+    assert np.max(np.abs(fwd.positions[0])) < 1e-10
+    assert np.max(np.abs(fwd.momenta[0] - dirs)) < 1e-10
+
+
+def test_backtracking_reverses_the_charge():
+    """A positive charge in B along +z gyrates clockwise seen from +z; backtracked it runs the circle backwards."""
+    dt = 0.5 * math.pi / 2000  # the recorded time is exactly a quarter gyration
+    fwd = bt.trace(uniform(), [0, 0, 0], [[1.0, 0, 0]], [0.5 * math.pi], dt=dt)
+    back = bt.backtrack(uniform(), [[1.0, 0, 0]], [0.5 * math.pi], dt=dt)
+    assert np.allclose(fwd.momenta[0, 0], [0, -1, 0], atol=1e-6)  # p' = p x Omega
+    assert np.allclose(back.momenta[0, 0], [0, 1, 0], atol=1e-6)  # a quarter turn earlier it pointed along +y
+    assert np.allclose(back.positions[0, 0], [-1, -1, 0], atol=1e-6)  # r(t) = (sin t, cos t - 1, 0) at t = -pi/2
+    neg = bt.backtrack(uniform(), [[1.0, 0, 0]], [0.5 * math.pi], dt=dt, charge=-1)
+    assert np.allclose(neg.momenta[0, 0], [0, -1, 0], atol=1e-6)
+
+
+def test_results_do_not_depend_on_threads_or_batch():
+    """Fixed particle blocks: a particle's numbers are the same alone, in a batch, with 1 or 2 threads (bit for bit)."""
+    field = turbulent(n_modes=48, seed=9)
+    dirs = skymaps.directions(4)
+    a = bt.backtrack(field, dirs, [0.5, 1.0], threads=1)
+    b = bt.backtrack(field, dirs, [0.5, 1.0], threads=2)
+    c = bt.backtrack(field, dirs[17:18], [0.5, 1.0], threads=2)
+    assert np.array_equal(a.positions, b.positions) and np.array_equal(a.momenta, b.momenta)
+    assert np.array_equal(a.positions[:, 17:18], c.positions)
+
+
+def test_running_tensor_in_a_uniform_field_has_the_bgk_sign():
+    """End to end: backtracked HEALPix directions in B0 along z give the antisymmetric TGK tensor whose time
+    average over a gyration is the BGK axial term K_xy = 1/(3 Omega) of 002 eq. (2) as nu -> 0."""
+    omega = 2.0
+    dirs = skymaps.directions(8)
+    times = np.linspace(0.05, 2 * math.pi / omega, 64)
+    tr = bt.backtrack(uniform((0, 0, omega)), dirs, times, dt=1e-3)
+    s = skymaps.summarize(tr.positions, tr.momenta, dirs, lmax=2, keep_maps=False)
+    d = skymaps.running_diffusion(s["moments"][None], tr.times, s["means"][None])
+    expected = (1 - np.cos(omega * tr.times)) / (3 * omega)
+    assert np.max(np.abs(d.tgk[:, 0, 1] - expected)) < 1e-3 / omega  # pixel-centre quadrature of <n n^T> = I/3
+    bgk = diffusion.bgk_tensor(1e-9, omega, [0, 0, 1.0])
+    y, t = d.tgk[:, 0, 1], tr.times
+    average = np.sum((y[1:] + y[:-1]) * np.diff(t)) / 2 / (t[-1] - t[0])
+    assert abs(average - bgk[0, 1]) < 0.02 * abs(bgk[0, 1])
+
+
+# ----------------------------------------------------------------------------- the step criterion and bad input
+def test_unresolved_steps_are_refused():
+    field = turbulent(n_modes=8)  # k_max = 10
+    with pytest.raises(ValueError, match=r"smallest wavelength.*dt \* k_max <= 0.5"):
+        bt.backtrack(field, [[1.0, 0, 0]], [1.0], dt=0.06)
+    strong = uniform((0, 0, 100.0))
+    with pytest.raises(ValueError, match=r"gyration.*Omega_max"):
+        bt.backtrack(strong, [[1.0, 0, 0]], [1.0], dt=0.01)
+    assert bt.default_step(field) == pytest.approx(0.1 / max(field.k_max, 1 + 3 * field.rms))
+
+
+@pytest.mark.parametrize("kwargs, match", [
+    ({"directions": [[1.0, 1.0, 0]]}, "unit vector"),
+    ({"times": [2.0, 1.0]}, "strictly increasing"),
+    ({"times": [-1.0]}, "must be > 0"),
+    ({"rigidity": 0.0}, "rigidity"),
+    ({"rigidity": -1.0}, "rigidity"),
+    ({"charge": 2}, "charge"),
+    ({"backend": "opencl"}, "backend"),
+    ({"threads": 0}, "threads"),
+    ({"field": "not a field"}, "PlaneWaveField"),
+])
+def test_bad_input(kwargs, match):
+    args = {"field": turbulent(n_modes=4), "directions": [[1.0, 0, 0]], "times": [1.0], **kwargs}
+    with pytest.raises(ValueError, match=match):
+        bt.backtrack(args.pop("field"), args.pop("directions"), args.pop("times"), **args)
