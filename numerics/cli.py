@@ -257,14 +257,8 @@ def _cmd_simulate(args) -> int:
     changes = {k: getattr(args, k) for k in ("realizations", "seed", "nside") if getattr(args, k) is not None}
     if changes:
         config = config.replace(**changes)
-    config.validate()
-    if args.backend == "cuda":
-        from numerics import _cuda
-
-        ok, reason = _cuda.available()
-        if not ok:
-            print(f"aniso: error: cuda backend unavailable: {reason}", file=sys.stderr)
-            return 2
+    simulation.check_run_arguments(config, workers=args.workers, dask_address=args.dask, threads=args.threads,
+                                   backend=args.backend)  # validates the configuration too
     out = Path(args.out or Path("aniso-simulation") / config.name.replace("/", "-"))
     if out.exists() and not out.is_dir():
         raise ValueError(f"--out={str(out)!r}: exists and is not a directory")
@@ -473,7 +467,7 @@ def main(argv=None) -> int:
     p.add_argument("--workers", type=int, help="start a local Dask cluster with N worker processes")
     p.add_argument("--dask", help="address of an existing Dask scheduler (e.g. tcp://host:8786)")
     p.add_argument("--backend", choices=["cpu", "cuda"], default="cpu", help="integrator backend (default cpu)")
-    p.add_argument("--threads", type=int, help="numba threads per realization (default: all; 1 per Dask worker)")
+    p.add_argument("--threads", type=int, help="numba threads per realization (default: all here; 1 per Dask task)")
     p.add_argument("--realizations", type=int, help="override the number of realizations")
     p.add_argument("--seed", type=int, help="override the master seed")
     p.add_argument("--nside", type=int, help="override the HEALPix nside")

@@ -38,7 +38,8 @@ import numpy as np
 from numerics import _validate as check
 
 __all__ = ["SimulationConfig", "PRESETS", "SCALES", "preset", "load_config", "config_from_dict", "make_field",
-           "simulate_realization", "run_ensemble", "realization_seed"]
+           "simulate_realization", "run_ensemble", "realization_seed",
+           "check_run_arguments"]
 
 PRESETS = ("ahlers-mertsch-2015", "mertsch-ahlers-2019")
 SCALES = ("quick", "paper")
@@ -313,6 +314,35 @@ def _worker_task(config_dict, index, threads):
 
 
 # ----------------------------------------------------------------------------- ensembles
+def check_run_arguments(config, *, workers=None, dask_address=None, threads=None, backend="cpu"):
+    """Validate the arguments of :func:`run_ensemble` (ValueError; RuntimeError for an unavailable GPU)
+    before any work; returns (workers, threads, backend) normalised."""
+    if not isinstance(config, SimulationConfig):
+        raise ValueError(f"config={config!r}: expected a SimulationConfig")
+    config.validate()
+    backend = check.choice("backend", backend, ("cpu", "cuda"))
+    if workers is not None and dask_address is not None:
+        raise ValueError("workers and dask_address: give one or the other")
+    if workers is not None:
+        workers = int(check.integers("workers", workers, 1, 1024))
+    if threads is not None:
+        if workers is None and dask_address is None:
+            from numerics import backtrack
+
+            threads = backtrack._threads(threads)
+        else:
+            threads = int(check.integers("threads", threads, 1, 1024))
+    if backend == "cuda":
+        if workers is not None or dask_address is not None:
+            raise ValueError("backend='cuda' runs in this process; it cannot be combined with workers or dask_address")
+        from numerics import _cuda
+
+        ok, reason = _cuda.available()
+        if not ok:
+            raise RuntimeError(f"cuda backend unavailable: {reason}")
+    return workers, threads, backend
+
+
 def run_ensemble(config: SimulationConfig, out, *, workers=None, dask_address=None, threads=None, backend="cpu",
                  progress=True):
     """Run (or resume) the ensemble and store it in the HDF5 file ``out``.
@@ -325,29 +355,16 @@ def run_ensemble(config: SimulationConfig, out, *, workers=None, dask_address=No
     configuration, is an error and is left untouched.
 
     ``workers=N`` starts a dask.distributed LocalCluster with N single-threaded worker
-    processes; ``dask_address`` sends the realizations to an existing Dask scheduler.  The
+    processes; ``dask_address`` sends the realizations to an existing Dask scheduler (give its
+    workers one thread each, or pass ``threads`` numba threads per task).  The
     numbers are the same either way (seeding per realization, fixed particle blocks).
 
     Returns the :class:`numerics.storage.Ensemble` read back from ``out``.
     """
     from numerics import storage
 
-    if not isinstance(config, SimulationConfig):
-        raise ValueError(f"config={config!r}: expected a SimulationConfig")
-    config.validate()
-    backend = check.choice("backend", backend, ("cpu", "cuda"))
-    if workers is not None and dask_address is not None:
-        raise ValueError("workers and dask_address: give one or the other")
-    if workers is not None:
-        workers = int(check.integers("workers", workers, 1, 1024))
-    if backend == "cuda":
-        if workers is not None or dask_address is not None:
-            raise ValueError("backend='cuda' runs in this process; it cannot be combined with workers or dask_address")
-        from numerics import _cuda
-
-        ok, reason = _cuda.available()
-        if not ok:
-            raise RuntimeError(f"cuda backend unavailable: {reason}")
+    workers, threads, backend = check_run_arguments(config, workers=workers, dask_address=dask_address,
+                                                     threads=threads, backend=backend)
     journal = storage.Journal(out, config)  # refuses a foreign/corrupt/mismatched file before any work
     missing = [i for i in range(config.realizations) if i not in journal.done]
     if missing:
@@ -392,9 +409,11 @@ def _run_dask(config, missing, journal, workers, dask_address, threads, bar):
     if workers is not None:
         cluster = LocalCluster(n_workers=workers, threads_per_worker=1, processes=True, dashboard_address=None)
         client = Client(cluster)
-        threads = 1 if threads is None else threads
     else:
         client = Client(dask_address)
+    # one numba thread per task unless asked: Dask already runs one task per worker thread, and numba's
+    # default (workqueue) threading layer must not be entered from several threads of one process at once
+    threads = 1 if threads is None else threads
     try:
         cfg = config.to_dict()
         futures = [client.submit(_worker_task, cfg, i, threads, key=f"aniso-{config.physics_hash()[:12]}-{i}", pure=False)
