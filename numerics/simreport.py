@@ -140,7 +140,8 @@ def plot_skymap(ens, path=None, realization=0, time_index=-1):
                 unit=ens.config.length_unit + r" $|\nabla n/n|$")
     dip = hp.remove_dipole(m)
     hp.mollview(dip, fig=fig.number, sub=(1, 2, 2), title="dipole removed", unit=ens.config.length_unit + r" $|\nabla n/n|$")
-    fig.suptitle(rf"realization {int(ens.index[realization])}, $\Omega T$ = {ens.times[time_index] * ens.config.omega_ref:.3g}")
+    fig.suptitle(rf"realization {int(ens.index[realization])}, $\Omega T$ = {ens.times[time_index] * ens.config.omega_ref:.3g}; "
+                 r"pixel = momentum direction $\hat p$ (arrival from $-\hat p$)")
     return _finish(fig, path)
 
 

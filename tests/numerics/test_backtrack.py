@@ -156,3 +156,33 @@ def test_bad_input(kwargs, match):
     args = {"field": turbulent(n_modes=4), "directions": [[1.0, 0, 0]], "times": [1.0], **kwargs}
     with pytest.raises(ValueError, match=match):
         bt.backtrack(args.pop("field"), args.pop("directions"), args.pop("times"), **args)
+
+
+def test_the_step_map_preserves_phase_space_volume():
+    """Liouville: the Jacobian of (x, u) -> Boris^n (x, u) in R^6 has determinant 1 (central differences)."""
+    field = turbulent(n_modes=32, seed=13)
+    dt = 0.02
+    kernel = bt._kernel_field(field, 0.5 * dt)
+    x0 = np.array([0.3, -0.2, 0.1, *unit([0.2, 0.5, -0.8])])
+
+    def flow(z):
+        state = np.repeat(z[:, None], bt.BLOCK, axis=1).copy()
+        bt._boris_blocks(state, *kernel, 0.5 * dt, 200)
+        return state[:, 0]
+
+    eps = 1e-6
+    jac = np.empty((6, 6))
+    for j in range(6):
+        e = np.zeros(6)
+        e[j] = eps
+        jac[:, j] = (flow(x0 + e) - flow(x0 - e)) / (2 * eps)
+    assert abs(np.linalg.det(jac) - 1) < 1e-6
+
+
+def test_bench_reports_the_issue_keys():
+    from numerics.cli import _bench_backtrack
+
+    rows, (ok, reason) = _bench_backtrack(threads_list=[1], modes=(8,), repeats=1)
+    assert rows[0]["backend"] == "cpu" and rows[0]["modes"] == 8 and rows[0]["threads"] == 1
+    assert rows[0]["mode_evals_per_s"] == pytest.approx(8 * rows[0]["particle_steps_per_s"])
+    assert rows[0]["particle_steps_per_s"] > 0 and isinstance(reason, str) and reason
