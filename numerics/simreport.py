@@ -67,10 +67,7 @@ def summary(ens) -> dict:
 
 
 def _plt():
-    import matplotlib
-
-    matplotlib.use("Agg", force=False)
-    import matplotlib.pyplot as plt
+    import matplotlib.pyplot as plt  # the backend is the caller's (inline in Jupyter; Agg without a display)
 
     return plt
 
@@ -91,6 +88,7 @@ def plot_evolution(ens, path=None, ells=range(2, 10)):
         if sp.standard is not None:
             ax.plot(omega_t, sp.standard[:, 1], color="m", ls="--", label=r"$C_1$ from $\langle r\rangle\langle r\rangle$")
         ax.plot(omega_t, sp.noise, color="r", ls=":", label=r"noise $\mathcal{N}$ (002 eq. 9)")
+        ax.plot(omega_t, sp.noise_floor, color="r", ls="-.", lw=1, label="noise floor (resolved power removed)")
         ax.set_xscale("log")
         ax.set_yscale("log")
         ax.set_xlabel(r"$\Omega T$")
