@@ -84,32 +84,33 @@ def _cos2pi_array(t):
     return out
 
 
+@nb.njit(inline="always", fastmath={"contract"}, cache=True)
+def _add_modes(x, y, z, kx, ky, kz, ph, ax, ay, az, tx, ty, tz):
+    """tx, ty, tz += sum_n a_n cos(2 pi (k_n . x + ph_n)) over one block: modes outside, particles inside."""
+    for n in range(kx.size):
+        kxn = kx[n]
+        kyn = ky[n]
+        kzn = kz[n]
+        phn = ph[n]
+        axn = ax[n]
+        ayn = ay[n]
+        azn = az[n]
+        for i in range(BLOCK):
+            c = _cos2pi(kxn * x[i] + kyn * y[i] + kzn * z[i] + phn)
+            tx[i] += axn * c
+            ty[i] += ayn * c
+            tz[i] += azn * c
+
+
 @nb.njit(parallel=True, fastmath={"contract"}, cache=True)
 def _field_blocks(x0, y0, z0, kx, ky, kz, ph, ax, ay, az, o0, out):
     """Omega at the points (x0, y0, z0) (length a multiple of BLOCK); wave vectors and phases in turns."""
-    nblocks = x0.size // BLOCK
-    nmodes = kx.size
-    for blk in nb.prange(nblocks):
+    for blk in nb.prange(x0.size // BLOCK):
         s = blk * BLOCK
-        x = x0[s:s + BLOCK]
-        y = y0[s:s + BLOCK]
-        z = z0[s:s + BLOCK]
         bx = np.full(BLOCK, o0[0])
         by = np.full(BLOCK, o0[1])
         bz = np.full(BLOCK, o0[2])
-        for n in range(nmodes):
-            kxn = kx[n]
-            kyn = ky[n]
-            kzn = kz[n]
-            phn = ph[n]
-            axn = ax[n]
-            ayn = ay[n]
-            azn = az[n]
-            for i in range(BLOCK):
-                c = _cos2pi(kxn * x[i] + kyn * y[i] + kzn * z[i] + phn)
-                bx[i] += axn * c
-                by[i] += ayn * c
-                bz[i] += azn * c
+        _add_modes(x0[s:s + BLOCK], y0[s:s + BLOCK], z0[s:s + BLOCK], kx, ky, kz, ph, ax, ay, az, bx, by, bz)
         out[0, s:s + BLOCK] = bx
         out[1, s:s + BLOCK] = by
         out[2, s:s + BLOCK] = bz
@@ -123,7 +124,6 @@ def _boris_blocks(state, kx, ky, kz, ph, ax, ay, az, o0, half_dt, nsteps):
     directly the Boris vector t = Omega dt / (2 R); ``kx, ky, kz, ph`` are in turns (divided by 2 pi).
     """
     nblocks = state.shape[1] // BLOCK
-    nmodes = kx.size
     for blk in nb.prange(nblocks):
         s = blk * BLOCK
         x = state[0, s:s + BLOCK].copy()
@@ -143,19 +143,7 @@ def _boris_blocks(state, kx, ky, kz, ph, ax, ay, az, o0, half_dt, nsteps):
                 tx[i] = o0[0]
                 ty[i] = o0[1]
                 tz[i] = o0[2]
-            for n in range(nmodes):
-                kxn = kx[n]
-                kyn = ky[n]
-                kzn = kz[n]
-                phn = ph[n]
-                axn = ax[n]
-                ayn = ay[n]
-                azn = az[n]
-                for i in range(BLOCK):
-                    c = _cos2pi(kxn * x[i] + kyn * y[i] + kzn * z[i] + phn)
-                    tx[i] += axn * c
-                    ty[i] += ayn * c
-                    tz[i] += azn * c
+            _add_modes(x, y, z, kx, ky, kz, ph, ax, ay, az, tx, ty, tz)
             for i in range(BLOCK):
                 bx = tx[i]
                 by = ty[i]

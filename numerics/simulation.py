@@ -31,7 +31,7 @@ import dataclasses
 import json
 import math
 import sys
-from dataclasses import dataclass, field
+from dataclasses import dataclass
 
 import numpy as np
 
@@ -92,7 +92,6 @@ class SimulationConfig:
     lmax: int | None = None
     gradients: tuple = ((0.0, 0.0, 1.0), (1.0, 0.0, 0.0))
     fick: bool = True
-    _fields: tuple = field(default=(), repr=False, compare=False)
 
     # ----------------------------------------------------------------- derived
     @property
@@ -106,7 +105,6 @@ class SimulationConfig:
 
     def to_dict(self) -> dict:
         d = dataclasses.asdict(self)
-        d.pop("_fields")
         return json.loads(json.dumps(d))  # tuples -> lists, plain types
 
     def physics_hash(self) -> str:
@@ -174,7 +172,7 @@ class SimulationConfig:
         return self
 
 
-_FIELD_NAMES = tuple(f.name for f in dataclasses.fields(SimulationConfig) if not f.name.startswith("_"))
+_FIELD_NAMES = tuple(f.name for f in dataclasses.fields(SimulationConfig))
 _TOML_SECTIONS = {
     "turbulence": ("spectrum", "n_modes", "k_min", "k_max", "sigma2", "rms", "coherence_length", "gamma", "regular",
                    "table_k", "table_e"),
