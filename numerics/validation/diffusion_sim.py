@@ -1,0 +1,99 @@
+"""The simulated diffusion tensor against the BGK tensor (002 eq. (2), review eq. (53)).
+
+From a backtracked ensemble with a regular field B0 the running Taylor-Green-Kubo tensor
+K_ij(T) = -<n0_i r_j(-T)> (numerics.skymaps.running_diffusion) is projected on B0:
+
+    K_par = b.K.b,   K_perp = (tr K^s - K_par)/2,   K_A = eps_ijk b_k K_ij / 2,
+
+so that for eq. (2) K_par = 1/(3 nu_par), K_perp = 1/(3 nu_perp), K_A = 1/(3 nu_A).  BGK has one rate:
+nu_par = nu, nu_perp = nu + Omega^2/nu, nu_A = Omega + nu^2/Omega (``numerics.diffusion.bgk_tensor``).  We
+fit nu to K_par and report how far the BGK K_perp and K_A are from the simulated ones.  BGK is known
+to be poor for K_perp; the comparison quantifies it and does not tune it away.  Its verdict is about
+the measurement: it passes when every projection is measured to better than 10 % (standard error over
+realizations), so the BGK errors it reports are meaningful.
+"""
+from __future__ import annotations
+
+import numpy as np
+
+from numerics import diffusion
+from numerics.validation.core import Comparison, _savefig
+
+__all__ = ["diffusion_tensor", "MEASUREMENT_TOLERANCE"]
+
+MEASUREMENT_TOLERANCE = 0.10
+
+
+def _projections(tgk, b):
+    """(K_par, K_perp, K_A) of tensors (..., 3, 3) about the unit vector b."""
+    eps = np.zeros((3, 3, 3))
+    eps[0, 1, 2] = eps[1, 2, 0] = eps[2, 0, 1] = 1.0
+    eps[0, 2, 1] = eps[2, 1, 0] = eps[1, 0, 2] = -1.0
+    par = np.einsum("i,...ij,j->...", b, tgk, b)
+    perp = 0.5 * (np.trace(tgk, axis1=-2, axis2=-1) - par)
+    axial = 0.5 * np.einsum("ijk,k,...ij->...", eps, b, tgk)
+    return par, perp, axial
+
+
+def diffusion_tensor(ens, figdir=None, time_index=-1) -> Comparison:
+    """K_par, K_perp, K_A of a stored ensemble (numerics.storage.Ensemble with B0 != 0) against BGK."""
+    reg = np.asarray(ens.config.regular, dtype=float) * ens.config.charge / ens.config.rigidity
+    omega = float(np.linalg.norm(reg))
+    if omega == 0:
+        raise ValueError("diffusion_tensor: needs a regular field (the ensemble has B0 = 0)")
+    b = reg / omega
+    tgk = -ens.moments[:, :, 6:9, 0:3]  # (R, K, 3, 3): [i, j] = -<n0_i r_j(-T)>
+    par, perp, axial = _projections(tgk, b)  # (R, K)
+    R = par.shape[0]
+
+    def mean_sem(x):
+        return x.mean(axis=0), (x.std(axis=0, ddof=1) / np.sqrt(R) if R > 1 else np.full(x.shape[1], np.nan))
+
+    (kp, kp_e), (kq, kq_e), (ka, ka_e) = mean_sem(par), mean_sem(perp), mean_sem(axial)
+    k = time_index % ens.times.size
+    nu = 1.0 / (3.0 * kp[k])
+    bgk = diffusion.bgk_tensor(nu, omega, b)
+    bp, bq, ba = _projections(bgk, b)
+    rel_err = max(kp_e[k] / abs(kp[k]), kq_e[k] / abs(kq[k]), ka_e[k] / abs(ka[k]))
+    # convergence of the running tensor: relative change of K_par over the last factor ~3 in T
+    earlier = int(np.argmin(np.abs(ens.times - ens.times[k] / 3)))
+    omega_t = ens.times * ens.config.omega_ref
+    measured = {
+        "omega_t": float(omega_t[k]), "K_par": kp[k], "K_par_sem": kp_e[k], "K_perp": kq[k], "K_perp_sem": kq_e[k],
+        "K_A": ka[k], "K_A_sem": ka_e[k], "nu_fit": nu, "nu_fit_over_omega": nu / omega,
+        "K_par_change_over_last_factor_3_in_T": float(kp[k] / kp[earlier] - 1),
+        "running": {"omega_t": omega_t, "K_par": kp, "K_perp": kq, "K_A": ka},
+        "bgk_rel_err_perp": float(kq[k] / bq - 1), "bgk_rel_err_axial": float(ka[k] / ba - 1),
+        "realizations": R,
+    }
+    expected = {"K_par": float(bp), "K_perp_bgk": float(bq), "K_A_bgk": float(ba)}
+    figs = []
+    if figdir is not None:
+        import matplotlib.pyplot as plt
+
+        fig, ax = plt.subplots(figsize=(6.4, 4.2))
+        for val, err, col, lab, ref in ((kp, kp_e, "k", r"$K_\parallel$", bp), (kq, kq_e, "b", r"$K_\perp$", bq),
+                                        (ka, ka_e, "g", r"$K_A$", ba)):
+            ax.errorbar(omega_t, np.abs(val), yerr=err, color=col, fmt="o-", ms=3, label=f"{lab} simulated (TGK)")
+            ax.axhline(abs(ref), color=col, ls="--", lw=1, label=f"{lab} BGK, nu fitted to K_par at the last time")
+        ax.set_xscale("log")
+        ax.set_yscale("log")
+        ax.set_xlabel(r"$\Omega T$")
+        ax.set_ylabel(f"K [{ens.config.length_unit}]")
+        ax.set_title(f"{ens.realizations} realizations of {ens.config.name}")
+        ax.legend(fontsize=7)
+        fig.tight_layout()
+        figs = _savefig(fig, figdir, "diffusion_tensor")
+        plt.close(fig)
+    return Comparison(
+        name="diffusion_tensor",
+        title="Diffusion tensor: K_par, K_perp, K_A from backtracking against BGK with nu fitted to K_par",
+        measured=measured, expected=expected, error=float(rel_err), tolerance=MEASUREMENT_TOLERANCE,
+        method=("running TGK tensor -<n0_i r_j(-T)> at the last recorded time, projected on B0; standard errors over "
+                "realizations; nu = 1/(3 K_par); verdict: every projection measured to better than "
+                f"{MEASUREMENT_TOLERANCE:.0%} (the BGK errors are reported, not tested)"),
+        figures=figs,
+        notes=(f"BGK is off by {measured['bgk_rel_err_perp']:+.0%} for K_perp and {measured['bgk_rel_err_axial']:+.0%} for "
+               f"K_A; K_par changed by {measured['K_par_change_over_last_factor_3_in_T']:+.0%} over the last factor 3 in T "
+               "(not yet converged if large)."),
+    )
