@@ -6,6 +6,13 @@ The simulation modules (``turbulence``, ``backtrack``, ``skymaps``, ``simulation
 ``storage``) load numba, healpy and h5py, so they are imported on first use.
 """
 import importlib
+import os
+
+# healpy (and numba's "omp" threading layer) run OpenMP regions; with the default active wait policy their idle
+# threads spin, and on a machine where another process or numba's own threads hold the cores every barrier waits
+# for a descheduled spinner: a 20 ms map2alm sequence was seen to take 13 s.  Passive waiting costs nothing here
+# (our parallel regions are long).  A user's own setting wins.
+os.environ.setdefault("OMP_WAIT_POLICY", "PASSIVE")
 
 from numerics import compton_getting, diffusion, hierarchy, observation, partial_sky, qlt, relative_diffusion, wigner
 
