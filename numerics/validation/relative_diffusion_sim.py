@@ -109,7 +109,6 @@ def relative_diffusion_comparison(ens, figdir=None, k_sigma: float = K_SIGMA) ->
             p = p_err = chi2 = np.nan
             dof = 0
         # (6) and (7) with the Fick term off (the large-T forms)
-        c_r = skymaps.gradient_coefficients(g, None)
         sp_r = ens.spectrum(gradient=g, K=None, standard=False)
         lhs6 = sp_r.total_power.mean(axis=0) / (4 * np.pi)
         rhs6_identity = 2 * T * np.einsum("i,kij,j->k", g, d.symmetric, g)
@@ -121,7 +120,6 @@ def relative_diffusion_comparison(ens, figdir=None, k_sigma: float = K_SIGMA) ->
         dev7 = float(np.max(np.abs(lhs7 / rhs7_identity - 1)))
         identities += [dev6, dev7]
         ratios_ok.append((ratio - 1) / ratio_err if np.isfinite(ratio_err) and ratio_err > 0 else np.nan)
-        del c_r
         per[label] = dict(sp=sp, hat=hat, shape=shape, shape_err=shape_err, use=use, p=p)
         measured[label] = {
             "omega_t": float(omega_t[k]), "C1": c1, "C1_err": c1_err, "C1_standard": c1_std, "C1_standard_err": c1_std_err,
