@@ -33,14 +33,16 @@ omega_rms: a weak field costs no precision.  The fourth order is measured with t
 ``s = CHECK_FACTOR`` as ``[(M(s omega) - 1)/s^2 - (M(omega) - 1)]/(s^2 - 1)`` and reported in units of the errors.
 The expansion is not uniform in d = |l - l0|: for alpha << d the second-order entry needs one insertion of multipole
 ~d (~ 1/(2d + 1)!!) and the fourth order two of ~d/2, so their ratio grows roughly like
-``(omega dT)^2 [(2d+1)!!/((d+1)!!)^2]^2`` (~ 2e3 (omega dT)^2 at d = 9; measured: 4th/2nd order reaches
-~1e-3 at omega dT = 5e-3); hence the weak field, omega_rms dT = 5e-4 alpha.
+``(omega dT)^2 [(2d+1)!!/((d+1)!!)^2]^2`` (~ 2e3 (omega dT)^2 at d = 9).  Measured at omega_rms = 5e-4 k_in
+(2000 fields): the fourth order is at most 7e-4 of the second (alpha = 3, far entries) and 0.12 sigma; with the same
+fields at 8 x omega_rms (omega dT up to 0.04) QLT misses by up to 5.5 sigma.  Hence the weak field.
 
 Time step.  dT is split into N_STEPS = 100 Boris steps at every alpha (dt = 0.01, 0.03, 0.1 / k_in).  The default
 step of :mod:`numerics.backtrack`, 0.1/k_max, resolves the wavelengths but not the far off-diagonal entries: those
 come from high multipoles of the deflection, ~ (k tau)^l near tau = dT, which the midpoint rule underestimates by
 ~ l^2/(12 N^2) in power; with the default (10 steps at alpha = 1) M_{l l0} at |l - l0| = 9 is 7 % low (measured on
-the same fields against 200 steps; 10 sigma in 2000 fields), with 100 steps 0.07 %.
+the same fields against 200 steps, converging like 1/N^2 at 10, 20, 40 steps; 10 sigma in 2000 fields), with 100
+steps ~0.07 %.
 
 Spectrum.  The plane waves sit at the geometric centres of n equal logarithmic cells of [k_out, k_in] with
 |a_n|^2 proportional to k_n (:func:`white_noise_field`, :func:`mode_grid`; directions, polarisations and phases
@@ -100,7 +102,7 @@ K_SIGMA = 5.0
 
 #: realizations R, HEALPix nside, number of plane waves, l_fit of the analysis, whether to run the
 #: perturbative check (same seeds, omega x CHECK_FACTOR) and the resolution check (first n_res realizations
-#: at 2 nside)
+#: at 2 nside).  Wall time on the 2-core machine: ci ~25 s, quick ~70 s, paper ~27 min.
 SCALES = {
     "ci": dict(realizations=64, nside=16, n_modes=256, l_fit=24, check=True, n_res=0),
     "quick": dict(realizations=200, nside=16, n_modes=256, l_fit=24, check=True, n_res=8),
@@ -311,7 +313,7 @@ def _chi2_null_sd(x: np.ndarray) -> float:
 def transition_matrix(figdir: Path | None = None, scale: str = "quick", progress: bool = False) -> Comparison:
     """Simulated M_{l l0}(dT) (003 eq. (3.6)) against QLT (003 eqs. (3.11)-(3.23)), entry by entry (module docstring).
 
-    ``scale``: "ci" (64 realizations, under a minute on 2 cores), "quick" (200) or "paper" (2000).  error = the
+    ``scale``: "ci" (64 realizations, ~25 s on 2 cores), "quick" (200, ~70 s) or "paper" (2000, ~27 min).  error = the
     largest |simulated - QLT| over the 198 entries l = 0..10, l0 = 1..6, alpha = 1, 3, 10, in standard errors of
     the mean; tolerance :data:`K_SIGMA`.
     """
@@ -446,7 +448,7 @@ def _figures(figdir, mean, sem, model, dev, times, omega):
             if j == len(ALPHAS) - 1:
                 ax.set_xlabel(r"$\ell$")
             if k == 1:
-                ax.set_ylabel(rf"$|M_{{\ell\ell_0}} - \delta|$, $\omega\Delta T$ = {omega * times[j]:.0e}", fontsize=8)
+                ax.set_ylabel(rf"$|M_{{\ell\ell_0}} - \delta|$, $\omega\Delta T$ = {omega * times[j]:.2g}", fontsize=8)
     axes[0, 0].legend(fontsize=6)
     fig.suptitle("QLT mixing matrix (003 eq. (3.6)): backtracked homogeneous skies (points, 1 sem) vs. "
                  r"$2M^{(1a)} + M^{(1c,0)} + M^{(1c,2)}$ (lines)", fontsize=10)
