@@ -9,8 +9,10 @@ so that for eq. (2) K_par = 1/(3 nu_par), K_perp = 1/(3 nu_perp), K_A = 1/(3 nu_
 nu_par = nu, nu_perp = nu + Omega^2/nu, nu_A = Omega + nu^2/Omega (``numerics.diffusion.bgk_tensor``).  We
 fit nu to K_par and report how far the BGK K_perp and K_A are from the simulated ones.  BGK is known
 to be poor for K_perp; the comparison quantifies it and does not tune it away.  Its verdict is about
-the measurement: it passes when every projection is measured to better than 10 % (standard error over
-realizations), so the BGK errors it reports are meaningful.
+the measurement and the one sign BGK fixes: it passes when every projection is resolved from zero by at
+least ``K_SIGMA`` standard errors over realizations (so the BGK errors it reports mean something) and
+K_A has the sign of BGK's Hall term (a sign error in the integrator, the charge or the TGK estimator
+fails it).  The BGK errors K_sim/K_BGK - 1 carry jackknife errors (nu is refitted on every subsample).
 """
 from __future__ import annotations
 
@@ -19,9 +21,10 @@ import numpy as np
 from numerics import diffusion
 from numerics.validation.core import Comparison, _savefig
 
-__all__ = ["diffusion_tensor", "MEASUREMENT_TOLERANCE"]
+__all__ = ["diffusion_tensor", "K_SIGMA"]
 
-MEASUREMENT_TOLERANCE = 0.10
+#: every projection must differ from zero by at least this many standard errors
+K_SIGMA = 3.0
 
 
 def _projections(tgk, b):
@@ -54,7 +57,21 @@ def diffusion_tensor(ens, figdir=None, time_index=-1) -> Comparison:
     nu = 1.0 / (3.0 * kp[k])
     bgk = diffusion.bgk_tensor(nu, omega, b)
     bp, bq, ba = _projections(bgk, b)
-    rel_err = max(kp_e[k] / abs(kp[k]), kq_e[k] / abs(kq[k]), ka_e[k] / abs(ka[k]))
+
+    def bgk_errors(mask):
+        p_, q_, a_ = par[mask, k].mean(), perp[mask, k].mean(), axial[mask, k].mean()
+        _, bq_, ba_ = _projections(diffusion.bgk_tensor(1.0 / (3.0 * p_), omega, b), b)
+        return np.array([q_ / bq_ - 1.0, a_ / ba_ - 1.0])
+
+    errs = bgk_errors(np.ones(R, bool))
+    if R >= 3:
+        loo = np.array([bgk_errors(np.arange(R) != i) for i in range(R)])
+        errs_err = np.sqrt((R - 1) / R * np.sum((loo - loo.mean(axis=0)) ** 2, axis=0))
+    else:
+        errs_err = np.full(2, np.nan)
+    resolution = np.array([kp_e[k] / abs(kp[k]), kq_e[k] / abs(kq[k]), ka_e[k] / abs(ka[k])])
+    same_sign = bool(np.sign(ka[k]) == np.sign(ba))
+    error = float(K_SIGMA * np.max(resolution)) if same_sign else float("inf")
     # convergence of the running tensor: relative change of K_par over the last factor ~3 in T
     earlier = int(np.argmin(np.abs(ens.times - ens.times[k] / 3)))
     omega_t = ens.times * ens.config.omega_ref
@@ -63,8 +80,9 @@ def diffusion_tensor(ens, figdir=None, time_index=-1) -> Comparison:
         "K_A": ka[k], "K_A_sem": ka_e[k], "nu_fit": nu, "nu_fit_over_omega": nu / omega,
         "K_par_change_over_last_factor_3_in_T": float(kp[k] / kp[earlier] - 1),
         "running": {"omega_t": omega_t, "K_par": kp, "K_perp": kq, "K_A": ka},
-        "bgk_rel_err_perp": float(kq[k] / bq - 1), "bgk_rel_err_axial": float(ka[k] / ba - 1),
-        "realizations": R,
+        "bgk_rel_err_perp": float(errs[0]), "bgk_rel_err_perp_err": float(errs_err[0]),
+        "bgk_rel_err_axial": float(errs[1]), "bgk_rel_err_axial_err": float(errs_err[1]),
+        "K_A_sign_as_bgk": same_sign, "realizations": R,
     }
     expected = {"K_par": float(bp), "K_perp_bgk": float(bq), "K_A_bgk": float(ba)}
     figs = []
@@ -88,12 +106,14 @@ def diffusion_tensor(ens, figdir=None, time_index=-1) -> Comparison:
     return Comparison(
         name="diffusion_tensor",
         title="Diffusion tensor: K_par, K_perp, K_A from backtracking against BGK with nu fitted to K_par",
-        measured=measured, expected=expected, error=float(rel_err), tolerance=MEASUREMENT_TOLERANCE,
+        measured=measured, expected=expected, error=error, tolerance=1.0,
         method=("running TGK tensor -<n0_i r_j(-T)> at the last recorded time, projected on B0; standard errors over "
-                "realizations; nu = 1/(3 K_par); verdict: every projection measured to better than "
-                f"{MEASUREMENT_TOLERANCE:.0%} (the BGK errors are reported, not tested)"),
+                f"{R} realizations; nu = 1/(3 K_par); error = k max(sem/|K|) over the three projections with k = "
+                f"{K_SIGMA:g} (infinite if K_A has the wrong sign); pass if <= 1, i.e. every projection resolved at "
+                f"{K_SIGMA:g} sigma. The BGK errors are reported with jackknife errors, not tested: BGK is known to "
+                "be poor for K_perp"),
         figures=figs,
-        notes=(f"BGK is off by {measured['bgk_rel_err_perp']:+.0%} for K_perp and {measured['bgk_rel_err_axial']:+.0%} for "
-               f"K_A; K_par changed by {measured['K_par_change_over_last_factor_3_in_T']:+.0%} over the last factor 3 in T "
-               "(not yet converged if large)."),
+        notes=(f"BGK is off by {errs[0]:+.0%} ± {errs_err[0]:.0%} for K_perp and {errs[1]:+.0%} ± {errs_err[1]:.0%} for "
+               f"K_A; K_par changed by {measured['K_par_change_over_last_factor_3_in_T']:+.0%} over the last factor 3 "
+               "in T (the running tensor is not yet converged if that is large)."),
     )

@@ -16,7 +16,7 @@ spectrum <C_l>(T):
   tensor (the asymptotic K^s) they measure how far the ensemble is from the diffusive limit.
 
 The verdict tests what the paper claims: <C_1> exceeds the standard-diffusion C_1 for both gradients (by
-more than ``K_SIGMA`` jackknife errors), and (6) and (7) hold as identities to 1 %.
+more than ``K_SIGMA`` jackknife errors of the difference), and (6) and (7) hold as identities to 1 %.
 """
 from __future__ import annotations
 
@@ -93,9 +93,10 @@ def relative_diffusion_comparison(ens, figdir=None, k_sigma: float = K_SIGMA) ->
         def stats(mask, c=c):
             sp = skymaps.ensemble_spectrum(ens.cross_cl[mask], ens.moments[mask], maps_all[mask], c, nside=ens.nside)
             std = sp.standard_unbiased if mask.sum() > 1 else sp.standard
-            return np.concatenate([sp.mean[k, 1:2] / std[k, 1:2], sp.mean[k, 1:2], std[k, 1:2]])
+            return np.concatenate([sp.mean[k, 1:2] / std[k, 1:2], sp.mean[k, 1:2], std[k, 1:2],
+                                   sp.mean[k, 1:2] - std[k, 1:2]])
 
-        (ratio, c1, c1_std), (ratio_err, c1_err, c1_std_err) = (
+        (ratio, c1, c1_std, excess_c1), (ratio_err, c1_err, c1_std_err, excess_err) = (
             tuple(x) for x in _jackknife(stats, R))
         sp = ens.spectrum(gradient=g, K=K_fick)
         hat = sp.mean[k] - sp.noise_floor[k]
@@ -119,11 +120,14 @@ def relative_diffusion_comparison(ens, figdir=None, k_sigma: float = K_SIGMA) ->
         dev6 = float(np.max(np.abs(lhs6 / rhs6_identity - 1)))
         dev7 = float(np.max(np.abs(lhs7 / rhs7_identity - 1)))
         identities += [dev6, dev7]
-        ratios_ok.append((ratio - 1) / ratio_err if np.isfinite(ratio_err) and ratio_err > 0 else np.nan)
+        # the claim <C_1> > C_1(standard) is tested on the difference: its jackknife error is well behaved where the
+        # ratio's is not (across B0 the standard dipole 3|K.g| is small and noisy, so the ratio's error is skewed)
+        ratios_ok.append(excess_c1 / excess_err if np.isfinite(excess_err) and excess_err > 0 else np.nan)
         per[label] = dict(sp=sp, hat=hat, shape=shape, shape_err=shape_err, use=use, p=p)
         measured[label] = {
             "omega_t": float(omega_t[k]), "C1": c1, "C1_err": c1_err, "C1_standard": c1_std, "C1_standard_err": c1_std_err,
-            "c1_ratio": ratio, "c1_ratio_err": ratio_err, "c1_ratio_excess_sigma": ratios_ok[-1],
+            "c1_ratio": ratio, "c1_ratio_err": ratio_err, "C1_excess": excess_c1, "C1_excess_err": excess_err,
+            "C1_excess_sigma": ratios_ok[-1],
             "p": p, "p_err": p_err, "chi2": chi2, "dof": dof, "fit_ells": ell[use],
             "shape": shape, "shape_err": shape_err, "noise_floor": float(sp.noise_floor[k]), "noise_eq9": float(sp.noise[k]),
             "sum_rule_6": {"lhs": lhs6, "rhs_identity": rhs6_identity, "rhs_tgk": rhs6_asymptotic, "max_rel_dev_identity": dev6,
@@ -141,7 +145,7 @@ def relative_diffusion_comparison(ens, figdir=None, k_sigma: float = K_SIGMA) ->
     measured["p_perpendicular"] = measured[perp]["p"]
     measured["p_perpendicular_err"] = measured[perp]["p_err"]
     excess = np.array(ratios_ok, float)
-    # error: the smallest excess of the C_1 ratio over 1 in units of its error, mapped so that pass <=> error <= 1
+    # error: the smaller excess <C_1> - C_1(standard) in units of its error, mapped so that pass <=> error <= 1
     worst_ratio = float(np.nanmin(excess)) if np.any(np.isfinite(excess)) else np.nan
     worst_identity = max(identities)
     error = max(k_sigma / worst_ratio if worst_ratio > 0 else np.inf, worst_identity / IDENTITY_TOLERANCE)
@@ -152,7 +156,7 @@ def relative_diffusion_comparison(ens, figdir=None, k_sigma: float = K_SIGMA) ->
         measured=measured, expected=expected, error=float(error), tolerance=1.0,
         method=(f"{R} realizations of '{ens.config.name}' at Omega T = {omega_t[k]:.3g}; gradient ansatz with the measured "
                 "TGK tensor in the Fick term; C_1 ratio against the bias-corrected mean-map spectrum, jackknife errors; "
-                f"error = max(k/z_min, dev/{IDENTITY_TOLERANCE:g}) with z_min the smaller excess (ratio - 1)/err of the two "
+                f"error = max(k/z_min, dev/{IDENTITY_TOLERANCE:g}) with z_min the smaller excess (<C_1> - C_1 std)/err of the two "
                 f"gradients (k = {k_sigma:g}) and dev the largest relative deviation of the identities (6), (7); pass if <= 1. "
                 "p from a least-squares fit of C-hat_l/C-hat_1 (noise floor removed) over the l with C-hat > 3 sem."),
         figures=figs,
