@@ -32,8 +32,9 @@
 #    both field insertions on one particle; (1c): one on each, split by (3.20) into a monopole and a
 #    quadrupole part of the projector $\delta_{ij} - \hat k_i\hat k_j$);
 # 2. the **transition matrix** (3.5) $A_{\ell\ell_0} = \lim_{t_0\to t}(\delta_{\ell\ell_0} - M_{\ell\ell_0})/(t - t_0)$;
-# 3. the **steady state** (3.7) $A_{\ell\ell_0}C^{\rm stdy}_{\ell_0} = \frac{8\pi}{9}K|\nabla\bar f|^2\,\delta_{\ell1}$:
-#    the gradient feeds the dipole, the turbulence redistributes power over $\ell$;
+# 3. the **steady state** (3.7) $A_{\ell\ell_0}C^{\rm stdy}_{\ell_0} = \frac{8\pi}{3}K|\nabla\bar f|^2\,\delta_{\ell1}$
+#    (the print has $8\pi/9$; derived in the record `qlt.steady_state`): the gradient feeds the dipole, the turbulence
+#    redistributes power over $\ell$;
 # 4. the partial-sky records of `theory/wigner.py` and `numerics/partial_sky.py` (review Appendix A), if present;
 # 5. the **errata** of these modules.
 #
@@ -46,7 +47,7 @@
 # $g(k) = g_{\rm out}$ on $[k_{\rm out}, k_{\rm in}]$, so $\langle\omega^2\rangle = 8\pi g_{\rm out}(k_{\rm in}-k_{\rm out})$.
 # $\alpha = k_{\rm in}\Delta T$ and $\beta = k_{\rm out}\Delta T$. Every $M - 1$ is $g_{\rm out}\Delta T$ times a function of
 # $(\alpha,\beta)$; the paper's limit ($k_{\rm in}\to\infty$ at fixed $\alpha$) is $\beta\to0$. The steady state scales
-# as ${\rm source}/g_{\rm out}$ with source $= \frac{8\pi}{9}K|\nabla\bar f|^2$; plots use source $= g_{\rm out} = 1$.
+# as ${\rm source}/g_{\rm out}$ with source $= \frac{8\pi}{3}K|\nabla\bar f|^2$ (corrected); plots use source $= g_{\rm out} = 1$.
 #
 # **Sources:** *003* = P. Mertsch & M. Ahlers, "Cosmic ray small-scale anisotropies in quasi-linear theory",
 # JCAP (2019); *004* = the same work as ICRC 2019 proceedings (another notation: $k_0, k_1, G$);

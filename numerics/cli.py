@@ -2,7 +2,7 @@
 
     aniso check [--id ID ...] [--json]   prove every derivation (exit 1 if one fails)
     aniso build [--check]                 write the generated kernels / check they are fresh
-    aniso run [--out DIR]                 the main job: checks, kernel freshness, validations, report
+    aniso run [--out DIR] [--scale S]     the main job: checks, kernel freshness, validations, report
     aniso bench [--json] [--only NAME]    kernel and backtracker throughput
     aniso simulate --preset NAME [--scale quick|paper] | --config FILE.toml  [--out DIR]
                    [--workers N | --dask ADDRESS] [--backend cpu|cuda] [--threads N] [--realizations N]
@@ -83,17 +83,25 @@ def _cmd_build(args) -> int:
 def _cmd_run(args) -> int:
     from numerics import report
 
-    if args.scale != "quick":
-        raise ValueError(f"--scale={args.scale!r}: only 'quick' exists so far")
-    print(f"aniso run: derivation checks, kernel freshness, validations -> {args.out}", flush=True)
-    results = report.run(Path(args.out), progress=not args.no_progress)
+    if args.workers is not None and args.dask is not None:
+        raise ValueError("--workers and --dask: give one or the other")
+    print(f"aniso run --scale {args.scale}: derivation checks, kernel freshness, the validations -> {args.out}",
+          flush=True)
+    results = report.run(Path(args.out), progress=not args.no_progress, scale=args.scale, data_dir=args.data,
+                         workers=args.workers, dask_address=args.dask, threads=args.threads, backend=args.backend,
+                         only=args.only)
     checks = results["checks"]
     print(f"derivations proved: {sum(c['passed'] for c in checks)}/{len(checks)}")
     print(f"kernels fresh: {results['kernels']['fresh']}")
     for s in results["kernels"]["stale"]:
         print(f"  {s}")
     for name, c in results["comparisons"].items():
-        print(f"{name:24s} error {c['error']:.3g} (tolerance {c['tolerance']:.3g}): {c['verdict']}")
+        tail = "" if c["outcome"] == c["verdict"] else f" ({c['outcome']})"
+        print(f"{name:28s} error {report._fmt(c['error']):>9s} (tolerance {report._fmt(c['tolerance'])}): {c['verdict']}{tail}")
+    from numerics.validation.pipeline import HEADLINES
+
+    for name in results["groups"]["backtracker"]:
+        print(f"  {name}: {report._headline(results['comparisons'][name], HEADLINES.get(name, ()))}")
     print(f"report: {Path(args.out).resolve() / 'index.html'} ({results['seconds']} s)")
     return 0 if results["passed"] else 1
 
@@ -436,7 +444,16 @@ def main(argv=None) -> int:
     p.set_defaults(func=_cmd_build)
     p = sub.add_parser("run", help="the main job: checks, kernel freshness, validations and the report")
     p.add_argument("--out", default="aniso-report", help="report directory (default: ./aniso-report)")
-    p.add_argument("--scale", default="quick", help="problem size (only 'quick' so far)")
+    p.add_argument("--scale", default="quick", choices=["ci", "quick", "paper"],
+                   help="size of the backtracking validations: quick (default, < 10 min on 2 cores), ci, paper")
+    p.add_argument("--data", help="where the ensembles are stored and reused (default: <out>/../aniso-data)")
+    p.add_argument("--workers", type=int, help="simulate the ensembles on a local Dask cluster with N workers")
+    p.add_argument("--dask", help="address of an existing Dask scheduler for the ensembles")
+    p.add_argument("--backend", choices=["cpu", "cuda"], default="cpu", help="integrator backend (default cpu)")
+    p.add_argument("--threads", type=int, help="numba threads per realization")
+    p.add_argument("--only", action="append", metavar="NAME",
+                   help="run only this backtracking comparison (repeatable): diffusion_tensor, relative_diffusion, "
+                        "qlt, small_scale_theorem, compton_getting, transition_matrix")
     p.add_argument("--no-progress", action="store_true", help="no progress bars")
     p.set_defaults(func=_cmd_run)
     p = sub.add_parser("spectrum", help="relative-diffusion, hierarchical-evolution or QLT spectra: table, CSV and PNG")
@@ -451,7 +468,8 @@ def main(argv=None) -> int:
     p.add_argument("--kout", type=float, default=1.0, help="qlt: outer wavenumber k_out > 0 (default 1)")
     p.add_argument("--kin", type=float, help="qlt: inner wavenumber k_in > k_out (default: the limit k_in -> inf)")
     p.add_argument("--g-out", dest="g_out", type=float, default=1.0, help="qlt: white-noise level g_out > 0 (default 1)")
-    p.add_argument("--source", type=float, default=1.0, help="qlt: (8 pi/9) K |grad f|^2 > 0 (default 1)")
+    p.add_argument("--source", type=float, default=1.0,
+                   help="qlt: s = (8 pi/3) K |grad f|^2 > 0 (corrected 003 (3.7); default 1)")
     p.add_argument("--noise", type=float, help="qlt: also show C_l + N for a flat noise power N >= 0")
     p.add_argument("--out", help="write <model>.csv and <model>.png here")
     p.set_defaults(func=_cmd_spectrum)

@@ -325,7 +325,7 @@ def steady_state(lmax, alpha, k_out, k_in, g_out=1.0, source=1.0, closure="conse
     alpha : float, 0 < alpha <= 2e4 -- k_in dT
     k_out, k_in : the white-noise band, 0 < k_out < k_in; ``k_in = inf`` is the paper's limit (k_out dT -> 0)
     g_out : float, > 0 -- the spectral level; C scales as source/g_out
-    source : float, > 0 -- ``(8 pi/9) K |grad f|^2`` of (3.7)
+    source : float, > 0 -- ``s = (8 pi/3) K |grad f|^2`` of (3.7) (corrected; the print has 8 pi/9, see the errata)
     closure : ``"conservative"`` (default) or ``"absorbing"`` -- how the couplings to l > lmax are truncated
 
     The monopole is not stationary (it grows at dC_0/dt = 3 source).

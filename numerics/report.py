@@ -45,8 +45,33 @@ def run_checks(progress: bool = True, ids=None):
         yield registry.get(rid).check()
 
 
-def run(out: Path, progress: bool = True) -> dict:
-    """Run the whole pipeline and write the report to ``out``; returns the results dict."""
+def run(out: Path, progress: bool = True, *, scale: str = "quick", data_dir=None, workers=None, dask_address=None,
+        threads=None, backend: str = "cpu", only=None) -> dict:
+    """Run the whole pipeline and write the report to ``out``; returns the results dict.
+
+    ``scale`` ("ci", "quick", "paper") sizes the six backtracking comparisons
+    (:mod:`numerics.validation.pipeline`); their ensembles are stored in ``data_dir`` (default
+    ``<out>/../aniso-data``) and reused when their configuration matches.  ``workers``/``dask_address``/
+    ``threads``/``backend`` say where the ensembles run (``numerics.simulation.run_ensemble``).  ``only``
+    (names of backtracking comparisons) runs a subset.  Arguments are checked before any work.
+    """
+    from numerics import _validate as check
+    from numerics import simulation
+    from numerics.validation import pipeline
+
+    check.choice("scale", scale, pipeline.SCALES)
+    if only is not None:
+        for name in only:
+            check.choice("comparison", name, tuple(pipeline.SIMULATION_COMPARISONS))
+    simulation.check_run_arguments(pipeline.ensemble_config("002", scale), workers=workers, dask_address=dask_address,
+                                   threads=threads, backend=backend)
+    out = Path(out).resolve()
+    if out.exists() and not out.is_dir():
+        raise ValueError(f"out={str(out)!r}: exists and is not a directory")
+    data_dir = Path(data_dir).resolve() if data_dir is not None else out.parent / "aniso-data"
+    if data_dir.exists() and not data_dir.is_dir():
+        raise ValueError(f"data_dir={str(data_dir)!r}: exists and is not a directory")
+
     import matplotlib
 
     matplotlib.use("Agg")
@@ -54,36 +79,49 @@ def run(out: Path, progress: bool = True) -> dict:
     from numerics.validation import COMPARISONS, run_all
     from theory import registry
 
-    out = Path(out).resolve()
     out.parent.mkdir(parents=True, exist_ok=True)
     tmp = Path(tempfile.mkdtemp(prefix=f".{out.name}.", dir=out.parent))
     try:
         start = time.perf_counter()
         checks = list(run_checks(progress))
         stale = codegen.check()
-        stages = tqdm(total=len(COMPARISONS), desc="validations", unit="comparison", disable=not progress,
-                      leave=False)
+        sim_names = list(pipeline.SIMULATION_COMPARISONS) if only is None else list(only)
+        stages = tqdm(total=len(COMPARISONS) + len(sim_names), desc="validations", unit="comparison",
+                      disable=not progress, leave=False)
 
         def tick(name):
             stages.set_postfix_str(name)
             stages.update(1)
 
         comparisons = run_all(tmp / "figures", progress=tick)
+        simulated, ensembles = pipeline.run_simulation_comparisons(
+            tmp / "figures", scale, data_dir, only=only, workers=workers, dask_address=dask_address, threads=threads,
+            backend=backend, progress=progress, tick=tick)
         stages.close()
         errata = [{"derivation": rid, "equation": e.equation, "printed": e.printed, "corrected": e.corrected,
                    "reason": e.reason} for rid, e in registry.errata()]
+        everything = {**comparisons, **simulated}
+        entries = {name: comp.as_dict() for name, comp in everything.items()}
+        for name, entry in entries.items():
+            entry["outcome"] = pipeline.outcome(name, entry)
+            if name in pipeline.KNOWN_DISAGREEMENTS:
+                entry["known_disagreement"] = pipeline.KNOWN_DISAGREEMENTS[name][0]
         results = {
-            "passed": all(c.passed for c in checks) and not stale and all(c.verdict == "pass"
-                                                                            for c in comparisons.values()),
+            "passed": all(c.passed for c in checks) and not stale and all(
+                e["outcome"] in ("pass", "known disagreement") for e in entries.values()),
+            "scale": scale,
             "checks": [c.as_dict() for c in checks],
             "kernels": {"fresh": not stale, "stale": [str(s) for s in stale]},
-            "comparisons": {name: comp.as_dict() for name, comp in comparisons.items()},
+            "comparisons": entries,
+            "groups": {"backtracker": list(simulated), "numerics": list(comparisons)},
+            "ensembles": ensembles,
             "errata": errata,
             "versions": _versions(),
-            "machine": {"platform": platform.platform(), "cpus": os.cpu_count()},
+            "machine": {"platform": platform.platform(), "cpus": os.cpu_count(), "backend": backend,
+                        "workers": workers, "dask": dask_address},
             "seconds": round(time.perf_counter() - start, 2),
         }
-        (tmp / "results.json").write_text(json.dumps(results, indent=2))
+        (tmp / "results.json").write_text(json.dumps(results, indent=2, allow_nan=False))
         (tmp / "errata.md").write_text(_errata_md(errata))
         (tmp / "summary.md").write_text(_summary_md(results))
         (tmp / "index.html").write_text(_index_html(results))
@@ -105,23 +143,66 @@ def _errata_md(errata) -> str:
 
 
 def _fmt(x) -> str:
+    if x is None:
+        return "n/a"
     return f"{x:.3g}" if isinstance(x, float) else str(x)
+
+
+def _headline(c: dict, names) -> str:
+    """'p = 0.28 ± 0.2, ...': the headline numbers of a comparison entry, errors paired with their values."""
+    keys = [k for k in names if k in c]
+    parts = []
+    for k in keys:
+        if k.endswith(("_err", "_sem")) and k[:-4] in keys:
+            continue
+        err = next((c[k + suffix] for suffix in ("_err", "_sem") if k + suffix in keys), None)
+        parts.append(f"{k} = {_fmt(c[k])}" + (f" ± {_fmt(err)}" if err is not None else ""))
+    return ", ".join(parts)
+
+
+def _groups(results):
+    from numerics.validation.pipeline import HEADLINES
+
+    comps = results["comparisons"]
+    back = [(n, comps[n], HEADLINES.get(n, ())) for n in results["groups"]["backtracker"]]
+    num = [(n, comps[n], ()) for n in results["groups"]["numerics"]]
+    return back, num
 
 
 def _summary_md(results) -> str:
     ok = "PASS" if results["passed"] else "FAIL"
+    back, num = _groups(results)
     lines = [f"# Anisotropy workbench report — {ok}", "",
-             f"Run took {results['seconds']} s. Versions: " + ", ".join(f"{k} {v}" for k, v in results["versions"].items()),
-             "", "## Derivation checks", "", "| id | sources | method | status | seconds |", "|---|---|---|---|---|"]
+             f"Scale `{results['scale']}`; the run took {results['seconds']} s. Versions: "
+             + ", ".join(f"{k} {v}" for k, v in results["versions"].items()), "",
+             "## Kernels against the backtracker", "",
+             "| comparison | headline | error | tolerance | verdict | outcome |", "|---|---|---|---|---|---|"]
+    for name, c, heads in back:
+        lines.append(f"| {name} | {_headline(c, heads)} | {_fmt(c['error'])} | {_fmt(c['tolerance'])} | {c['verdict']} | "
+                     f"{c['outcome']} |")
+    for name, c, _ in back:
+        if c.get("known_disagreement"):
+            lines += ["", f"Known disagreement ({name}): {c['known_disagreement']}."]
+    lines += ["", "Ensembles:", ""]
+    for key, e in results["ensembles"].items():
+        lines.append(f"- {key}: `{e['config']}`, {e['realizations']} realizations, "
+                     f"{'reused' if e['reused'] else 'simulated'} ({e['seconds']} s), `{e['path']}`")
+    for name, c, _ in back:
+        lines += ["", f"### {c['title']}", "", f"Method: {c['method']}", ""]
+        if c["notes"]:
+            lines += [c["notes"], ""]
+        lines += [f"![{name}]({fig})" for fig in c["figures"]]
+    lines += ["", "## Derivation checks", "", "| id | sources | method | status | seconds |", "|---|---|---|---|---|"]
     for c in results["checks"]:
         lines.append(f"| `{c['id']}` | {'; '.join(c['sources'])} | {c['method']} | "
                      f"{'proved' if c['passed'] else 'FAILED'} | {c['seconds']:.2f} |")
     lines += ["", "## Kernels", "", "fresh" if results["kernels"]["fresh"] else
               "STALE:\n" + "\n".join(f"- {s}" for s in results["kernels"]["stale"]),
-              "", "## Validations", "", "| comparison | error | tolerance | verdict | method |", "|---|---|---|---|---|"]
-    for c in results["comparisons"].values():
+              "", "## Kernels against independent numerics", "",
+              "| comparison | error | tolerance | verdict | method |", "|---|---|---|---|---|"]
+    for _name, c, _ in num:
         lines.append(f"| {c['title']} | {_fmt(c['error'])} | {_fmt(c['tolerance'])} | {c['verdict']} | {c['method']} |")
-    for name, c in results["comparisons"].items():
+    for name, c, _ in num:
         if c["notes"]:
             lines.append(f"\n*{name}*: {c['notes']}")
         for fig in c["figures"]:
@@ -136,14 +217,30 @@ def _index_html(results) -> str:
     rows = "".join(f"<tr><td><code>{e(c['id'])}</code></td><td>{e('; '.join(c['sources']))}</td><td>{e(c['method'])}"
                    f"</td><td class={'ok' if c['passed'] else 'bad'}>{'proved' if c['passed'] else 'FAILED'}</td>"
                    f"<td>{c['seconds']:.2f}</td></tr>" for c in results["checks"])
-    comps = ""
-    for name, c in results["comparisons"].items():
+    back, num = _groups(results)
+
+    def section(name, c, heads):
         figs = "".join(f'<img src="{e(f)}" alt="{e(name)}">' for f in c["figures"])
-        comps += (f"<section><h3>{e(c['title'])}</h3><p>error {_fmt(c['error'])}, tolerance {_fmt(c['tolerance'])}: "
-                  f"<b class={'ok' if c['verdict'] == 'pass' else 'bad'}>{c['verdict']}</b></p>"
-                  f"<p>{e(c['method'])}</p><p>{e(c['notes'])}</p>"
-                  f"<details><summary>values</summary><pre>{e(json.dumps(c['measured'], indent=1))}\n"
-                  f"{e(json.dumps(c['expected'], indent=1))}</pre></details>{figs}</section>")
+        head = f"<p><b>{e(_headline(c, heads))}</b></p>" if heads else ""
+        secs = f" ({c['seconds']} s)" if c.get("seconds") is not None else ""
+        return (f"<section id={e(name)}><h3>{e(c['title'])}</h3>{head}<p>error {_fmt(c['error'])}, tolerance "
+                f"{_fmt(c['tolerance'])}: <b class={'ok' if c['verdict'] == 'pass' else 'bad'}>{c['verdict']}</b>{secs}</p>"
+                f"<p>{e(c['method'])}</p><p>{e(c['notes'])}</p>"
+                f"<details><summary>values</summary><pre>{e(json.dumps(c['measured'], indent=1))}\n"
+                f"{e(json.dumps(c['expected'], indent=1))}</pre></details>{figs}</section>")
+
+    table = "".join(f"<tr><td><a href='#{e(n)}'>{e(n)}</a></td><td>{e(_headline(c, h))}</td><td>{_fmt(c['error'])}</td>"
+                    f"<td>{_fmt(c['tolerance'])}</td><td class={'ok' if c['verdict'] == 'pass' else 'bad'}>{c['verdict']}"
+                    f"</td><td>{e(c['outcome'])}</td></tr>" for n, c, h in back)
+    known = "".join(f"<p><b>Known disagreement ({e(n)}):</b> {e(c['known_disagreement'])}.</p>" for n, c, _ in back
+                    if c.get("known_disagreement"))
+    ens = "".join(f"<li>{e(k)}: <code>{e(v['config'])}</code>, {v['realizations']} realizations, "
+                  f"{'reused' if v['reused'] else 'simulated'} ({v['seconds']} s), <code>{e(v['path'])}</code></li>"
+                  for k, v in results["ensembles"].items())
+    comps = (f"<h2>Kernels against the backtracker</h2><table><tr><th>comparison</th><th>headline</th><th>error</th>"
+             f"<th>tolerance</th><th>verdict</th><th>outcome</th></tr>{table}</table>{known}<p>Ensembles:</p><ul>{ens}</ul>"
+             + "".join(section(n, c, h) for n, c, h in back)
+             + "<h2>Kernels against independent numerics</h2>" + "".join(section(n, c, h) for n, c, h in num))
     errata = "".join(f"<tr><td>{e(x['equation'])}</td><td><code>{e(x['printed'])}</code></td><td><code>{e(x['corrected'])}</code></td>"
                      f"<td>{e(x['reason'])}</td><td><code>{e(x['derivation'])}</code></td></tr>" for x in results["errata"])
     kern = "fresh" if results["kernels"]["fresh"] else "STALE: " + e("; ".join(results["kernels"]["stale"]))
@@ -151,9 +248,11 @@ def _index_html(results) -> str:
 <style>body{{font-family:sans-serif;max-width:1100px;margin:auto}}table{{border-collapse:collapse}}
 td,th{{border:1px solid #ccc;padding:3px 6px;font-size:90%}}.ok{{color:green}}.bad{{color:#b00}}img{{max-width:100%}}</style>
 </head><body><h1>Anisotropy workbench report — <span class={'ok' if results['passed'] else 'bad'}>{ok}</span></h1>
-<p>Run took {results['seconds']} s. {e(', '.join(f'{k} {v}' for k, v in results['versions'].items()))}</p>
+<p>Scale {e(results['scale'])}; the run took {results['seconds']} s.
+{e(', '.join(f'{k} {v}' for k, v in results['versions'].items()))}</p>
+{comps}
 <h2>Derivation checks</h2><table><tr><th>id</th><th>sources</th><th>method</th><th>status</th><th>s</th></tr>{rows}</table>
-<h2>Kernels</h2><p>{kern}</p><h2>Validations</h2>{comps}
+<h2>Kernels</h2><p>{kern}</p>
 <h2>Errata</h2><table><tr><th>equation</th><th>printed</th><th>corrected</th><th>reason</th><th>derivation</th></tr>{errata}</table>
 </body></html>
 """

@@ -501,6 +501,13 @@ def _steady() -> Derivation:
     # scaling: A = g_out a(alpha, beta) -> C = (s/g_out) c(alpha, beta)
     a_mat = sp.Matrix(2, 2, sp.symbols("a_11 a_12 a_21 a_22"))
     c_scaled = sp.simplify((g_out * a_mat).LUsolve(sp.Matrix([source, 0])))
+    # the source: the right-hand side of (3.3) with dr/dT = -p and K_ij = K delta_ij, projected as (1.1)
+    gv = sp.symbols("g_x g_y g_z", real=True)
+    K_iso, f_bar = sp.Symbol("K", positive=True), sp.Symbol("fbar", positive=True)
+    rhs33 = ((f_bar - 3 * K_iso * _dot(A_VEC, gv)) * (-_dot(B_VEC, gv))
+             + (-_dot(A_VEC, gv)) * (f_bar - 3 * K_iso * _dot(B_VEC, gv)))
+    projected = [sp.simplify(_sphere2(sp.legendre(lv, _dot(A_VEC, B_VEC)) * rhs33) / (4 * sp.pi)) for lv in range(4)]
+    g2 = sum(gi ** 2 for gi in gv)
     return Derivation(
         id="qlt.steady_state",
         title="The transition matrix (3.5) and the steady state (3.7): what it depends on, and the monopole",
@@ -508,7 +515,9 @@ def _steady() -> Derivation:
         sources=("003 eq. (3.4)", "003 eq. (3.5)", "003 eq. (3.7)", "003 Sec. 5", "004 eq. (3.7)"),
         premises=[
             Premise("(3.5): A = lim (1 - M)/dT with M = M^(0) + 2 M^(1a) + M^(1c,0) + M^(1c,2)"),
-            Premise("(3.7): A C = (8 pi/9) K |grad f|^2 delta_{l1} =: s delta_{l1}"),
+            Premise("(3.3) with dr/dT = -p and K_ij = K delta_ij, projected on P_l(pA.pB) as (1.1): "
+                    "(1/4 pi) int dpA int dpB P_l (...)"),
+            Premise("(3.7): A C = s delta_{l1}, s the l = 1 projection of the right-hand side of (3.3)"),
             Premise("record qlt.mixing_matrices: sum_l (2l+1) A_{l l0} = 0 and A_{l 0} = 0"),
         ],
         steps=[
@@ -517,8 +526,11 @@ def _steady() -> Derivation:
             Step("column 0 of A vanishes, so C_0 drops out of the rows l >= 1: the steady state is C_l, l >= 1, the solution "
                  "of the l >= 1 block; the l = 0 row cannot be stationary: dC_0/dt = 3 s (all injected power ends in the "
                  "monopole, as sum rule 002 (6) says)"),
+            Step("the right-hand side of (3.3) is -fbar (pA + pB).g + 6 K (pA.g)(pB.g); with int dp p_i p_j = (4 pi/3) "
+                 "delta_ij its projection (1.1) is 6 K (4 pi/3)^2 |g|^2 / (4 pi) = (8 pi/3) K |grad f|^2 at l = 1 and 0 at "
+                 "every other l (the fbar terms are odd in one momentum)"),
             Step("C^stdy_l = (s / g_out) c_l(alpha, k_out/k_in); in the limit it depends on alpha and s/g_out = "
-                 "(8 pi/9) K |grad f|^2 / g_out only -- not on k_out, k_in or dT separately. With g_out fixed, "
+                 "(8 pi/3) K |grad f|^2 / g_out only -- not on k_out, k_in or dT separately. With g_out fixed, "
                  "<omega^2> = 8 pi g_out (k_in - k_out) grows without bound in that limit."),
         ],
         claims=[
@@ -526,8 +538,19 @@ def _steady() -> Derivation:
                   monopole_rate, 3 * source),
             Claim("scaling: solving g_out a C = s e_1 gives C = (s/g_out) a^-1 e_1", c_scaled,
                   source / g_out * a_mat.LUsolve(sp.Matrix([1, 0]))),
+            Claim("the source of (3.4)/(3.7): projections l = 0..3 of the right-hand side of (3.3)", sp.Matrix(projected),
+                  sp.Matrix([0, sp.Rational(8, 3) * sp.pi * K_iso * g2, 0, 0])),
         ],
         errata=[Erratum(
+            "003 eqs. (3.4), (3.7)",
+            "A C = (8 pi/9) K |grad f|^2 delta_{l1}",
+            "A C = (8 pi/3) K |grad f|^2 delta_{l1}",
+            "projecting the right-hand side of (3.3) (with dr/dT = -p) as (1.1) gives 6 K (4 pi/9)|grad f|^2 = "
+            "(8 pi/3) K |grad f|^2; two checks agree: the columns of A conserve sum (2l+1) C_l, so the total power "
+            "grows at 3 s, and by Parseval 4 pi <(g.r)^2> grows at 8 pi K |g|^2 = 3 (8 pi/3) K |g|^2; and with the "
+            "dipole's own decay alone (rate 1/(3K)) the steady C_1 = s 3K/2 is the Fick dipole (4 pi/9)|3 K g|^2 only "
+            "for s = (8 pi/3) K |g|^2 (numerics.validation.qlt_sim measures the first on test particles)"),
+            Erratum(
             "003 Sec. 5",
             "a constant noise power of N ~ 1.5 x 10^9 (also 004 Sec. 5)",
             "N ~ 1.5 x 10^-9",

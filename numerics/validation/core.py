@@ -23,6 +23,9 @@ class Comparison:
     method: str
     figures: list[str] = field(default_factory=list)
     notes: str = ""
+    #: the headline numbers (a few entries of ``measured``), lifted to the top of :meth:`as_dict`
+    headline: dict = field(default_factory=dict)
+    seconds: float | None = None
 
     @property
     def verdict(self) -> str:
@@ -30,7 +33,11 @@ class Comparison:
 
     def as_dict(self) -> dict:
         d = asdict(self)
-        d["verdict"] = self.verdict
+        head = d.pop("headline")
+        clash = set(head) & set(d)
+        if clash:
+            raise ValueError(f"headline keys {sorted(clash)} clash with the fields of Comparison")
+        d = {"name": d.pop("name"), "verdict": self.verdict, **head, **d}
         return _jsonable(d)
 
 
@@ -41,8 +48,10 @@ def _jsonable(x):
         return [_jsonable(v) for v in x]
     if isinstance(x, np.ndarray):
         return _jsonable(x.tolist())
-    if isinstance(x, (np.floating, np.integer)):
-        return x.item()
+    if isinstance(x, (np.floating, np.integer, np.bool_)):
+        x = x.item()
+    if isinstance(x, float) and not np.isfinite(x):
+        return None  # strict JSON (no NaN/Infinity); the verdict says what a non-finite error meant
     return x
 
 

@@ -140,6 +140,8 @@ def relative_diffusion_comparison(ens, figdir=None, k_sigma: float = K_SIGMA) ->
     perp = next((lab for lab in labels if "⊥" in lab), labels[-1])
     measured["c1_ratio_parallel"] = measured[par]["c1_ratio"]
     measured["c1_ratio_perpendicular"] = measured[perp]["c1_ratio"]
+    measured["c1_ratio_parallel_err"] = measured[par]["c1_ratio_err"]
+    measured["c1_ratio_perpendicular_err"] = measured[perp]["c1_ratio_err"]
     measured["p"] = measured[par]["p"]
     measured["p_err"] = measured[par]["p_err"]
     measured["p_perpendicular"] = measured[perp]["p"]

@@ -1,0 +1,105 @@
+"""The main job, reduced: ``aniso run --scale ci`` through the console entry point, once per session.
+
+This is the CI version of issue 6's six comparisons.  Every comparison's verdict is its own statistical
+statement, with its k sigma in the module that defines it:
+
+* diffusion_tensor (numerics.validation.diffusion_sim): every projection resolved at K_SIGMA = 3 standard
+  errors over realizations, and K_A with BGK's sign;
+* relative_diffusion (relative_diffusion_sim): <C_1> - C_1(standard diffusion) > K_SIGMA = 2 jackknife errors
+  for both gradients, and the identities (6), (7) to 1 %;
+* qlt (qlt_sim): QLT's steady state fits the latest-time spectrum (chi^2 p-value at K_SIGMA = 3) and the spectrum
+  has converged (same k).  For 003's white noise the first part fails: a known disagreement with 003 Fig. 1
+  (pipeline.KNOWN_DISAGREEMENTS), asserted strictly here -- the fit rejected at > 3 sigma with the convergence
+  test passed; an unexpected pass or a failure of another kind fails the run;
+* small_scale_theorem (small_scale): the sum drifts by at most K_SIGMA = 4 standard errors at every time;
+* compton_getting (compton_getting_e2e): within a derived error budget (deterministic, not k sigma);
+* transition_matrix (transition_matrix): every entry within K_SIGMA = 5 standard errors of QLT.
+
+The sample sizes are those of the "ci" scale (numerics.validation.pipeline, and the ``SCALES`` of the
+standalone comparisons).  Nothing here is loosened to pass: the tolerances are the modules' own.
+"""
+from __future__ import annotations
+
+import json
+import re
+import subprocess
+import sys
+
+import pytest
+
+from numerics.validation import pipeline
+
+pytestmark = pytest.mark.filterwarnings("ignore::DeprecationWarning")
+
+
+@pytest.fixture(scope="session")
+def ci_run(tmp_path_factory):
+    root = tmp_path_factory.mktemp("main_job")
+    out, data = root / "report", root / "data"
+    res = subprocess.run([sys.executable, "-m", "numerics.cli", "run", "--scale", "ci", "--out", str(out), "--data",
+                          str(data), "--no-progress"], capture_output=True, text=True)
+    return root, out, data, res
+
+
+def test_the_ci_run_passes_and_prints_a_summary(ci_run):
+    root, out, data, res = ci_run
+    assert res.returncode == 0, res.stdout[-3000:] + res.stderr[-3000:]
+    assert re.search(r"derivations proved: (\d+)/\1\n", res.stdout), res.stdout
+    for name in pipeline.SIMULATION_COMPARISONS:
+        expected = r"fail \(known disagreement\)" if name in pipeline.KNOWN_DISAGREEMENTS else "pass"
+        assert re.search(rf"^{name} +error .*: {expected}$", res.stdout, re.M), res.stdout
+
+
+@pytest.mark.parametrize("name", list(pipeline.SIMULATION_COMPARISONS))
+def test_each_backtracking_comparison_passes_with_its_headline_numbers(ci_run, name):
+    _, out, _, _ = ci_run
+    entry = json.loads((out / "results.json").read_text())["comparisons"][name]
+    if name in pipeline.KNOWN_DISAGREEMENTS:
+        assert entry["verdict"] == "fail" and entry["outcome"] == "known disagreement", entry["notes"]
+    else:
+        assert entry["verdict"] == "pass" and entry["outcome"] == "pass", (entry["error"], entry["tolerance"], entry["notes"])
+    for key in pipeline.HEADLINES[name]:
+        assert key in entry, key
+    assert entry["figures"], f"{name} has no figure"
+
+
+def test_results_json_has_the_issue_keys(ci_run):
+    _, out, _, _ = ci_run
+    data = json.loads((out / "results.json").read_text())
+    comps = data["comparisons"]
+    for key in ("qlt.alpha", "qlt.alpha_err", "relative_diffusion.p", "relative_diffusion.p_err",
+                "relative_diffusion.c1_ratio_parallel", "relative_diffusion.c1_ratio_perpendicular",
+                "small_scale_theorem.drift_sigma", "compton_getting.rel_err", "transition_matrix.max_dev_sigma"):
+        name, field = key.split(".")
+        assert field in comps[name], key
+        if key == "qlt.alpha_err" and comps["qlt"]["measured"]["alpha_at_grid_edge"]:
+            # the best alpha sits at the edge of the fitted range: a bound, stated in words, and no error
+            assert comps[name][field] is None and comps["qlt"]["measured"]["alpha_bound"]
+        else:
+            assert isinstance(comps[name][field], float), key
+    for name in pipeline.SIMULATION_COMPARISONS:
+        assert comps[name]["verdict"] in ("pass", "fail")
+    assert data["scale"] == "ci" and data["kernels"]["fresh"] is True
+    assert any(e["equation"] == "review eq. (18)" for e in data["errata"])
+    assert set(data["ensembles"]) == {"002", "003"}
+
+
+def test_report_has_every_figure_and_no_leftovers(ci_run):
+    root, out, _, _ = ci_run
+    data = json.loads((out / "results.json").read_text())
+    html = (out / "index.html").read_text()
+    summary = (out / "summary.md").read_text()
+    for c in data["comparisons"].values():
+        for fig in c["figures"]:
+            assert (out / fig).stat().st_size > 1000 and fig in html and fig in summary
+    assert (out / "errata.md").stat().st_size > 0
+    # the report is assembled beside the target and moved into place: no temporary directories remain
+    assert sorted(p.name for p in root.iterdir()) == ["data", "report"]
+
+
+def test_stored_ensembles_are_reused(ci_run):
+    _, _, data, _ = ci_run
+    for name in pipeline.ENSEMBLES:
+        ens, info = pipeline.load_or_simulate(name, "ci", data, progress=False)
+        assert info["reused"] is True
+        assert ens.realizations == pipeline.ensemble_config(name, "ci").realizations

@@ -1,0 +1,78 @@
+"""numerics.validation.pipeline: ensemble naming, reuse, and argument checks (fast; tiny ensembles)."""
+from __future__ import annotations
+
+import pytest
+
+from numerics import report, simulation
+from numerics.validation import pipeline
+
+
+def _tiny(scale):
+    return simulation.preset("ahlers-mertsch-2015", "quick").replace(
+        name=f"tiny/{scale}", nside=1, n_modes=8, realizations=2, omega_t=(0.1, 1.0), seed=5)
+
+
+def test_path_names_the_physics_not_the_size(tmp_path):
+    cfg = _tiny("ci")
+    assert pipeline.ensemble_path(cfg, tmp_path) == pipeline.ensemble_path(cfg.replace(realizations=7), tmp_path)
+    assert pipeline.ensemble_path(cfg, tmp_path) != pipeline.ensemble_path(cfg.replace(seed=6), tmp_path)
+    assert pipeline.ensemble_path(cfg, tmp_path).name.startswith("tiny-ci-")
+
+
+def test_an_ensemble_is_simulated_once_then_reused_and_extended(tmp_path, monkeypatch):
+    monkeypatch.setitem(pipeline.ENSEMBLES, "002", _tiny)
+    ens, info = pipeline.load_or_simulate("002", "ci", tmp_path, progress=False)
+    assert info["reused"] is False and ens.realizations == 2
+    stamp = pipeline.ensemble_path(_tiny("ci"), tmp_path).stat().st_mtime_ns
+    ens2, info2 = pipeline.load_or_simulate("002", "ci", tmp_path, progress=False)
+    assert info2["reused"] is True and ens2.realizations == 2
+    assert pipeline.ensemble_path(_tiny("ci"), tmp_path).stat().st_mtime_ns == stamp  # not rewritten
+    monkeypatch.setitem(pipeline.ENSEMBLES, "002", lambda s: _tiny(s).replace(realizations=3))
+    ens3, info3 = pipeline.load_or_simulate("002", "ci", tmp_path, progress=False)
+    assert info3["reused"] is False and ens3.realizations == 3
+    assert (ens3.moments[:2] == ens.moments).all()  # the first two realizations were kept, not recomputed
+
+
+def test_the_headline_numbers_are_lifted_into_results(tmp_path, monkeypatch):
+    from numerics.validation.core import Comparison
+
+    def fake(ens, figdir, scale, progress):
+        return Comparison("transition_matrix", "t", {"max_dev_sigma": 1.5, "other": 2}, {}, 1.5, 5.0, "m")
+
+    monkeypatch.setitem(pipeline.SIMULATION_COMPARISONS, "transition_matrix",
+                        pipeline.SimulationComparison("transition_matrix", None, fake))
+    comps, info = pipeline.run_simulation_comparisons(None, "ci", tmp_path, only=["transition_matrix"])
+    d = comps["transition_matrix"].as_dict()
+    assert d["max_dev_sigma"] == 1.5 and d["verdict"] == "pass" and "other" not in d and info == {}
+
+
+@pytest.mark.parametrize("kwargs,pattern", [
+    (dict(scale="huge"), "scale='huge'"),
+    (dict(workers=0), "workers=0"),
+    (dict(workers=2, dask_address="tcp://x:1"), "workers and dask_address"),
+    (dict(only=["nope"]), "comparison='nope'"),
+])
+def test_bad_arguments_fail_before_any_work(tmp_path, kwargs, pattern):
+    with pytest.raises(ValueError, match=pattern):
+        report.run(tmp_path / "rep", progress=False, data_dir=tmp_path / "data", **kwargs)
+    assert list(tmp_path.iterdir()) == []
+
+
+def _entry(verdict, fit_sigma, convergence_sigma):
+    return {"verdict": verdict, "tolerance": 3.0,
+            "measured": {"fit_sigma": fit_sigma, "convergence_sigma": convergence_sigma}}
+
+
+@pytest.mark.parametrize("entry,expected", [
+    (_entry("fail", 60.0, 0.5), "known disagreement"),   # QLT rejected, spectrum converged: the documented finding
+    (_entry("fail", 60.0, 4.0), "FAIL"),                 # not converged: not the documented finding
+    (_entry("fail", 1.0, 4.0), "FAIL"),
+    (_entry("pass", 1.0, 0.5), "FAIL (unexpected pass: review KNOWN_DISAGREEMENTS)"),
+])
+def test_a_known_disagreement_is_strict(entry, expected):
+    assert pipeline.outcome("qlt", entry) == expected
+
+
+def test_other_comparisons_have_no_known_disagreement():
+    assert pipeline.outcome("transition_matrix", _entry("fail", 60.0, 0.5)) == "FAIL"
+    assert pipeline.outcome("transition_matrix", _entry("pass", 0.0, 0.0)) == "pass"
