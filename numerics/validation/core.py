@@ -55,6 +55,15 @@ def _jsonable(x):
     return x
 
 
+def jackknife(values_fn, n: int):
+    """Delete-one jackknife over n realizations: ``(values_fn(all), error)``, values_fn(mask) -> array; error nan if n < 3."""
+    full = np.asarray(values_fn(np.ones(n, bool)), dtype=float)
+    if n < 3:
+        return full, np.full_like(full, np.nan)
+    loo = np.array([np.asarray(values_fn(np.arange(n) != i), dtype=float) for i in range(n)])
+    return full, np.sqrt((n - 1) / n * np.sum((loo - loo.mean(axis=0)) ** 2, axis=0))
+
+
 def _savefig(fig, figdir: Path | None, name: str) -> list[str]:
     if figdir is None:
         return []

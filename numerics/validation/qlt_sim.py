@@ -64,6 +64,7 @@ from scipy.interpolate import CubicSpline
 
 from numerics import qlt
 from numerics.validation.core import Comparison, _savefig
+from numerics.validation.core import jackknife as _jackknife
 
 __all__ = ["qlt_config", "qlt_comparison", "fit_alpha", "qlt_shape_table", "qlt_k", "READINGS", "SCALES", "K_SIGMA",
            "PAPER_ALPHA", "ALPHA_MIN", "ALPHA_MAX_FIT", "L_FIT"]
@@ -241,19 +242,6 @@ def _spectra(ens, mask, g):
     K = np.trace(tgk, axis1=-2, axis2=-1).mean(axis=0) / 3.0
     hat = sp.mean - sp.noise_floor[:, None]
     return hat, sp.noise_floor, K, sp.total_power.mean(axis=0), sp.mean[:, 0]
-
-
-def _jackknife(fn, n):
-    full = np.asarray(fn(np.ones(n, bool)), dtype=float)
-    if n < 3:
-        return full, np.full_like(full, np.nan)
-    loo = []
-    for i in range(n):
-        m = np.ones(n, bool)
-        m[i] = False
-        loo.append(np.asarray(fn(m), dtype=float))
-    loo = np.array(loo)
-    return full, np.sqrt((n - 1) / n * np.sum((loo - loo.mean(axis=0)) ** 2, axis=0))
 
 
 def _figure_times(omega_t):

@@ -25,26 +25,12 @@ from scipy.optimize import minimize_scalar
 
 from numerics import relative_diffusion
 from numerics.validation.core import Comparison, _savefig
+from numerics.validation.core import jackknife as _jackknife
 
 __all__ = ["relative_diffusion_comparison", "fit_p", "K_SIGMA"]
 
 K_SIGMA = 2.0
 IDENTITY_TOLERANCE = 0.01
-
-
-def _jackknife(values_fn, n):
-    """Jackknife mean and error of a statistic of the n realizations (values_fn(mask) -> array)."""
-    full = values_fn(np.ones(n, bool))
-    if n < 3:
-        return full, np.full_like(full, np.nan)
-    loo = []
-    for i in range(n):
-        mask = np.ones(n, bool)
-        mask[i] = False
-        loo.append(values_fn(mask))
-    loo = np.array(loo)
-    err = np.sqrt((n - 1) / n * np.sum((loo - loo.mean(axis=0)) ** 2, axis=0))
-    return full, err
 
 
 def fit_p(ell, ratio, err):
