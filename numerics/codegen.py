@@ -52,6 +52,9 @@ class _Printer(NumPyPrinter):
     def _print_RisingFactorial(self, e):
         return f"scipy.special.poch({self._print(e.args[0])}, {self._print(e.args[1])})"
 
+    def _print_exprel(self, e):  # theory.qlt.exprel: (exp(z) - 1)/z, finite at z = 0
+        return f"scipy.special.exprel({self._print(e.args[0])})"
+
 
 @dataclass
 class GeneratedModule:

@@ -20,6 +20,20 @@ The mixing matrices are those of (3.15), (3.21) and (3.23) (checked coefficient 
 exact integration in ``qlt.mixing_matrices``); the Wigner factors depend only on ``lmax`` and are
 cached, so a sweep over alpha recomputes only the kappa integrals.
 
+Any isotropic spectrum (derivation ``qlt.general_spectrum``).  :class:`Spectrum` describes ``g(k)`` of (3.12):
+white noise, power laws, tables, a vectorised callable, or the discrete spectrum of one
+:class:`numerics.turbulence.PlaneWaveField` (:meth:`Spectrum.from_field`).  With the tail
+``T(k) = int_k^k_in g(k')/k'^2 dk'`` (constant below k_out),
+
+.. math::
+
+    \\Lambda_\\ell = \\int_0^{k_{in}\\Delta T} J_\\ell(y)\\,T(y/\\Delta T)\\,dy, \\qquad
+    \\kappa_{\\ell_A\\ell_B} = \\Delta T\\int g(x/\\Delta T)\\,\\frac{J_{\\ell_A}(x)J_{\\ell_B}(x)}{x^2}\\,dx,
+
+and for a field of plane waves ``g = sum_n c_n delta(k - k_n)``, ``c_n = |a_n|^2/(16 pi)``, so
+``kappa = sum_n c_n J_lA(k_n dT) J_lB(k_n dT)/k_n^2``.  Every public function takes ``spectrum=`` in place of
+``(k_out, k_in, g_out)``; white noise gives the same numbers either way.
+
 Steady state.  Column 0 of the transition matrix vanishes and its columns are conservative,
 ``sum_l (2l+1) A_{l l0} = 0``: the monopole grows at ``dC_0/dt = 3 source`` and only ``C_l, l >= 1`` are
 stationary.  :func:`steady_state` returns those, ``C_1 .. C_lmax``, truncated conservatively (see there).
@@ -37,7 +51,7 @@ from numerics import _validate as check
 from numerics.kernels import qlt as _k
 from numerics.wigner import wigner_3j_zero, wigner_6j
 
-__all__ = ["lambda_l", "kappa", "mixing_matrices", "transition_matrix", "steady_state", "g_out_from_rms",
+__all__ = ["Spectrum", "lambda_l", "kappa", "mixing_matrices", "transition_matrix", "steady_state", "g_out_from_rms",
            "j_integral", "LMAX", "ELL_MAX", "ALPHA_MAX"]
 
 #: Largest lmax of the transition matrix and the steady state.
@@ -166,16 +180,328 @@ def j_integral(lmax: int, x) -> np.ndarray:
     return out
 
 
-def _dimensionless(lmax_j: int, alpha: float, beta: float) -> tuple[np.ndarray, np.ndarray]:
-    """(Lambda_l, kappa_{lA lB}) / (g_out dT) for l <= lmax_j."""
-    xs, ws = _panels(0.0, alpha, (beta,), degree=2 * lmax_j + 2)
-    J = j_integral(lmax_j, xs)
-    weight = 1.0 / np.maximum(xs, beta) - 1.0 / alpha
-    lam = J @ (ws * weight)
-    inside = xs >= beta
-    Jw = J[:, inside] * (ws[inside] / xs[inside] ** 2)
-    kap = Jw @ J[:, inside].T
+# ----------------------------------------------------------------------------- spectra
+_GRADE = 2.0  # ratio of the graded panels above a band edge (a power law x^p is resolved to ~1e-30 per panel)
+_PROBE = 513  # points at which a callable g is checked before any work
+
+
+def _check_band(k_out, k_in):
+    """Validated finite band 0 < k_out < k_in (floats)."""
+    k_out = float(check.positive("k_out", k_out)) if np.ndim(k_out) == 0 else None
+    if k_out is None:
+        raise ValueError("k_out: must be a single number")
+    if np.ndim(k_in) != 0:
+        raise ValueError("k_in: must be a single number")
+    k_in = float(check.positive("k_in", k_in))
+    if not k_in > k_out:
+        raise ValueError(f"k_in={k_in!r}: must be > k_out = {k_out!r} (allowed range (k_out, inf))")
+    return k_out, k_in
+
+
+def _check_g(values, where, name="g"):
+    values = np.asarray(values, dtype=float)
+    if values.shape != np.shape(where):
+        raise ValueError(f"{name}: must return an array of the shape of its argument (got {values.shape} for "
+                         f"{np.shape(where)})")
+    bad = (~np.isfinite(values) | (values < 0)).ravel()
+    if bad.any():
+        i = int(np.argmax(bad))
+        raise ValueError(f"{name}: must be finite and >= 0 on [k_out, k_in] "
+                         f"(g({np.ravel(where)[i]:.6g}) = {values.ravel()[i]!r})")
+    return values
+
+
+class Spectrum:
+    """An isotropic turbulence spectrum ``g(k)`` in 003's convention (3.12),
+    ``<omega~_i(k) omega~_j*(k')> = g(k)/k^2 (delta_ij - k_i k_j) delta(k - k')``, zero outside ``[k_out, k_in]``.
+
+    Units: c = 1; k, k_out, k_in in 1/length, g in 1/length (``<omega^2> = 8 pi int g dk``, :attr:`mean_square`).
+    Derivation ``qlt.general_spectrum``.
+
+    Constructors
+    ------------
+    ``Spectrum(g, k_out, k_in)`` -- a vectorised callable ``g(k)`` (``k`` a float array; finite, >= 0)
+    :meth:`white_noise`, :meth:`power_law`, :meth:`tabulated`, :meth:`from_modes`, :meth:`from_field`.
+
+    Attributes
+    ----------
+    kind : 'white-noise', 'power-law', 'tabulated', 'callable' or 'discrete'
+    k_out, k_in : the support (for a discrete spectrum the smallest and largest mode)
+    modes : for 'discrete', ``(k_n, c_n)`` with ``g = sum_n c_n delta(k - k_n)``; otherwise None
+
+    >>> s = Spectrum.power_law(1e-3, 1e2, -5/3, g_out=2.0)
+    >>> bool(abs(s.g(1e-3) - 2.0) < 1e-15), s.kind
+    (True, 'power-law')
+    >>> Spectrum.tabulated([1.0, 1.0, 2.0], [1.0, 1.0, 1.0])
+    Traceback (most recent call last):
+    ...
+    ValueError: k=[1., 1., 2.]: must be strictly increasing
+    """
+
+    __slots__ = ("kind", "k_out", "k_in", "params", "modes", "_g", "_tail", "_breaks", "_mean_square")
+
+    def __init__(self, g, k_out, k_in):
+        if not callable(g):
+            raise ValueError(f"g={g!r}: must be a vectorised callable g(k) (use Spectrum.tabulated for arrays)")
+        k_out, k_in = _check_band(k_out, k_in)
+        probe = np.geomspace(k_out, k_in, _PROBE)
+        try:
+            values = g(probe)
+        except Exception as exc:  # noqa: BLE001 -- any failure of the user's callable is bad input
+            raise ValueError(f"g: calling it on an array of k failed ({type(exc).__name__}: {exc})") from None
+        _check_g(values, probe)
+        edges = _log_edges(k_out, k_in)
+
+        def checked(k):
+            k = np.asarray(k, float)
+            inside = (k >= k_out) & (k <= k_in)
+            return np.where(inside, _check_g(g(np.where(inside, k, k_out)), k), 0.0)
+
+        xs, ws, panel = _gl_on(edges)
+        vals = checked(xs)
+        # panel integrals of g/k^2 and of g, for the tail (suffix sums) and the mean square
+        per = np.bincount(panel, ws * vals / xs ** 2, minlength=len(edges) - 1)
+        suffix = np.concatenate([np.cumsum(per[::-1])[::-1], [0.0]])
+        mean_square = 8 * np.pi * float(np.sum(ws * vals))
+
+        def tail(k):
+            k = np.clip(np.asarray(k, float), k_out, k_in)
+            j = np.clip(np.searchsorted(edges, k, side="right") - 1, 0, len(edges) - 2)
+            top = edges[j + 1]
+            half = 0.5 * (top - k)
+            nodes = (k + half)[..., None] + half[..., None] * _GL_X
+            part = np.sum(_GL_W * checked(nodes) / nodes ** 2, axis=-1) * half
+            return part + suffix[j + 1]
+
+        self._set("callable", k_out, k_in, {}, checked, tail, (), mean_square)
+
+    # ------------------------------------------------------------------ constructors
+    def _set(self, kind, k_out, k_in, params, g, tail, breaks, mean_square, modes=None):
+        for name, value in (("kind", kind), ("k_out", float(k_out)), ("k_in", float(k_in)), ("params", dict(params)),
+                            ("modes", modes), ("_g", g), ("_tail", tail),
+                            ("_breaks", np.asarray(breaks, float)), ("_mean_square", float(mean_square))):
+            object.__setattr__(self, name, value)
+        return self
+
+    def __setattr__(self, name, value):
+        raise AttributeError("Spectrum is immutable")
+
+    @classmethod
+    def _new(cls, *args, **kwargs) -> Spectrum:
+        return object.__new__(cls)._set(*args, **kwargs)
+
+    @classmethod
+    def white_noise(cls, k_out, k_in, g_out=1.0) -> Spectrum:
+        """Band-limited white noise ``g = g_out`` on ``[k_out, k_in]`` (003 Sec. 3; the closed forms of records
+        ``qlt.lambda_l`` and ``qlt.kappa``).  ``g_out`` > 0 in 1/length (:func:`g_out_from_rms`)."""
+        k_out, k_in = _check_band(k_out, k_in)
+        g_out = float(check.positive("g_out", g_out)) if np.ndim(g_out) == 0 else _scalar_error("g_out")
+        return cls._white(k_out, k_in, g_out)
+
+    @classmethod
+    def _white(cls, k_out: float, k_in: float, g_out: float) -> Spectrum:
+        """Unvalidated white noise; k_out = 0 is allowed (the paper's limit beta -> 0 of steady_state)."""
+        def g(k):
+            k = np.asarray(k, float)
+            return np.where((k >= k_out) & (k <= k_in), g_out, 0.0)
+
+        def tail(k):
+            k = np.clip(np.asarray(k, float), k_out, k_in)
+            return g_out * (1.0 / k - 1.0 / k_in)
+
+        return cls._new("white-noise", k_out, k_in, {"g_out": g_out}, g, tail, (), 8 * np.pi * g_out * (k_in - k_out))
+
+    @classmethod
+    def power_law(cls, k_out, k_in, index, g_out=1.0) -> Spectrum:
+        """``g = g_out (k/k_out)^index`` on ``[k_out, k_in]``: index 0 is white noise, -1 equal power per ln k,
+        -5/3 Kolmogorov, -3/2 Kraichnan (the energy per unit k is proportional to g).  ``index`` finite, |index| <= 10.
+        Tail and mean square from the generated kernels ``power_law_tail``, ``power_law_mean_square``."""
+        k_out, k_in = _check_band(k_out, k_in)
+        index = float(check.in_range("index", index, -10.0, 10.0)) if np.ndim(index) == 0 else _scalar_error("index")
+        g_out = float(check.positive("g_out", g_out)) if np.ndim(g_out) == 0 else _scalar_error("g_out")
+
+        def g(k):
+            k = np.asarray(k, float)
+            inside = (k >= k_out) & (k <= k_in)
+            return np.where(inside, g_out * (np.where(inside, k, k_out) / k_out) ** index, 0.0)
+
+        def tail(k):
+            return _k.power_law_tail(np.clip(np.asarray(k, float), k_out, k_in), k_out, k_in, index, g_out)
+
+        ms = float(_k.power_law_mean_square(k_out, k_in, index, g_out))
+        return cls._new("power-law", k_out, k_in, {"index": index, "g_out": g_out}, g, tail, (), ms)
+
+    @classmethod
+    def tabulated(cls, k, g) -> Spectrum:
+        """``g`` given at the nodes ``k`` (strictly increasing, > 0), linear in k between them, zero outside
+        ``[k[0], k[-1]]``.  At least two nodes; every g finite and >= 0, not all zero."""
+        k = check.positive("k", k)
+        if k.ndim != 1 or k.size < 2:
+            raise ValueError(f"k={check._show(k)}: must be a 1-d array of at least 2 wavenumbers")
+        if np.any(np.diff(k) <= 0):
+            raise ValueError(f"k={check._show(k)}: must be strictly increasing")
+        gv = check.finite("g", g)
+        if gv.shape != k.shape:
+            raise ValueError(f"g: must have the shape of k ({k.shape}), got {gv.shape}")
+        if np.any(gv < 0) or not np.any(gv > 0):
+            raise ValueError(f"g={check._show(gv)}: must be >= 0 and not all zero")
+        k, gv = k.astype(float), gv.astype(float)
+        # on [k_i, k_i+1]: g = a_i + b_i k, so int g/k^2 = a_i (1/k - 1/k_i+1) + b_i ln(k_i+1/k)
+        b = np.diff(gv) / np.diff(k)
+        a = gv[:-1] - b * k[:-1]
+        seg = a * (1 / k[:-1] - 1 / k[1:]) + b * np.log(k[1:] / k[:-1])
+        suffix = np.concatenate([np.cumsum(seg[::-1])[::-1], [0.0]])
+
+        def g_fn(x):
+            x = np.asarray(x, float)
+            return np.interp(x, k, gv, left=0.0, right=0.0)
+
+        def tail(x):
+            x = np.clip(np.asarray(x, float), k[0], k[-1])
+            i = np.clip(np.searchsorted(k, x, side="right") - 1, 0, k.size - 2)
+            return a[i] * (1 / x - 1 / k[i + 1]) + b[i] * np.log(k[i + 1] / x) + suffix[i + 1]
+
+        ms = 8 * np.pi * float(np.sum(0.5 * (gv[1:] + gv[:-1]) * np.diff(k)))
+        return cls._new("tabulated", k[0], k[-1], {"k": k, "g": gv}, g_fn, tail, k, ms)
+
+    @classmethod
+    def from_modes(cls, wavenumbers, weights) -> Spectrum:
+        """The discrete spectrum ``g = sum_n c_n delta(k - k_n)`` (``wavenumbers`` k_n > 0 in 1/length, ``weights``
+        c_n >= 0 in 1/length^2, not all zero); ``8 pi c_n`` is the mean square a mode carries."""
+        kn = check.positive("wavenumbers", wavenumbers).ravel().astype(float)
+        cn = check.finite("weights", weights).ravel().astype(float)
+        if kn.size == 0:
+            raise ValueError("wavenumbers: empty (a spectrum needs at least one mode)")
+        if cn.shape != kn.shape:
+            raise ValueError(f"weights: must have one entry per wavenumber ({kn.size}), got {cn.size}")
+        if np.any(cn < 0) or not np.any(cn > 0):
+            raise ValueError(f"weights={check._show(cn)}: must be >= 0 and not all zero")
+        order = np.argsort(kn, kind="stable")
+        kn, cn = kn[order], cn[order]
+        share = cn / kn ** 2
+        suffix = np.concatenate([np.cumsum(share[::-1])[::-1], [0.0]])
+
+        def g(k):
+            raise ValueError("g: a discrete spectrum is a sum of delta functions (use .modes)")
+
+        def tail(k):
+            return suffix[np.searchsorted(kn, np.asarray(k, float), side="right")]
+
+        return cls._new("discrete", kn[0], kn[-1], {}, g, tail, kn, 8 * np.pi * cn.sum(), modes=(kn, cn))
+
+    @classmethod
+    def from_field(cls, field) -> Spectrum:
+        """The spectrum of one :class:`numerics.turbulence.PlaneWaveField` realisation: ``c_n = |a_n|^2/(16 pi)`` at
+        ``k_n = |k_n|`` (averaged over directions, polarisations and phases, the field's modes give (3.12) with this
+        g; derivation ``qlt.general_spectrum``), so theory and simulation use the same spectrum.  The field must have
+        modes and no regular part (003's QLT has none)."""
+        for attr in ("wavevectors", "amplitudes", "regular"):
+            if not hasattr(field, attr):
+                raise ValueError(f"field={field!r}: expected a PlaneWaveField")
+        if field.wavevectors.shape[0] == 0:
+            raise ValueError("field: has no modes (an empty field has no spectrum)")
+        if np.any(np.asarray(field.regular) != 0):
+            raise ValueError(f"field: has a regular part Omega_0 = {check._show(field.regular)}; 003's QLT has none "
+                             "(allowed: Omega_0 = 0)")
+        kn = np.linalg.norm(field.wavevectors, axis=1)
+        cn = np.sum(np.asarray(field.amplitudes) ** 2, axis=1) / (16 * np.pi)
+        return cls.from_modes(kn, cn)
+
+    # ------------------------------------------------------------------ evaluation
+    def g(self, k):
+        """``g(k)`` (1/length) at the wavenumbers ``k`` (1/length); zero outside the band."""
+        return self._g(np.asarray(k, float))
+
+    def tail(self, k):
+        """``T(k) = int_k^k_in g(k')/k'^2 dk'`` (dimensionless); constant below k_out, zero above k_in."""
+        return self._tail(np.asarray(k, float))
+
+    @property
+    def mean_square(self) -> float:
+        """``<omega^2> = 8 pi int g dk`` (1/length^2); :attr:`rms` is its square root."""
+        return self._mean_square
+
+    @property
+    def rms(self) -> float:
+        return float(np.sqrt(self._mean_square))
+
+    def __repr__(self) -> str:
+        extra = "".join(f", {key}={val:g}" for key, val in self.params.items() if np.ndim(val) == 0)
+        n = f", {self.modes[0].size} modes" if self.modes is not None else ""
+        return f"Spectrum({self.kind}, k_out={self.k_out:g}, k_in={self.k_in:g}{extra}{n})"
+
+
+def _scalar_error(name):
+    raise ValueError(f"{name}: must be a single number")
+
+
+def _log_edges(k_out: float, k_in: float) -> np.ndarray:
+    """Panel edges in k with ratio <= sqrt(2) (20-point Gauss-Legendre is exact to double precision for smooth g)."""
+    n = max(1, int(np.ceil(2 * np.log2(k_in / k_out))))
+    return np.geomspace(k_out, k_in, n + 1)
+
+
+def _gl_on(edges: np.ndarray):
+    half = 0.5 * np.diff(edges)[:, None]
+    mid = 0.5 * (edges[1:] + edges[:-1])[:, None]
+    panel = np.repeat(np.arange(len(edges) - 1), _NODES)
+    return (mid + half * _GL_X).ravel(), (half * _GL_W).ravel(), panel
+
+
+def _need_band(k_out, k_in) -> None:
+    if k_out is None or k_in is None:
+        raise ValueError("k_out, k_in: give the white-noise band (k_out, k_in[, g_out]) or spectrum=")
+
+
+def _as_spectrum(spectrum, k_out, k_in, g_out) -> Spectrum:
+    """The spectrum argument, or white noise from (k_out, k_in, g_out); both at once is an error."""
+    if spectrum is None:
+        _need_band(k_out, k_in)
+        return Spectrum.white_noise(k_out, k_in, g_out)
+    if not isinstance(spectrum, Spectrum):
+        raise ValueError(f"spectrum={spectrum!r}: must be a numerics.qlt.Spectrum")
+    if k_out is not None or k_in is not None:
+        raise ValueError("k_out, k_in: give either the white-noise band or spectrum=, not both")
+    return spectrum
+
+
+def _integrals(spec: Spectrum, delta_t: float, lmax_j: int) -> tuple[np.ndarray, np.ndarray]:
+    """(Lambda_l, kappa_{lA lB}) for l, lA, lB <= lmax_j at one dT (derivation ``qlt.general_spectrum``)."""
+    alpha, beta = spec.k_in * delta_t, spec.k_out * delta_t
+    grade = []
+    if beta > 0:  # power laws steep at the lower edge: panels growing by _GRADE from beta up to pi
+        top = min(np.pi, alpha)
+        e = beta * _GRADE
+        while e < top:
+            grade.append(e)
+            e *= _GRADE
+    breaks = [beta, *grade, *(spec._breaks * delta_t)]
+    xs, ws = _panels(0.0, alpha, breaks, degree=2 * lmax_j + 2)
+    if spec.modes is None:
+        J = j_integral(lmax_j, xs)
+        lam = J @ (ws * spec.tail(xs / delta_t))
+        inside = xs >= beta
+        Jin = J[:, inside]
+        kap = (Jin * (ws[inside] * delta_t * spec.g(xs[inside] / delta_t) / xs[inside] ** 2)) @ Jin.T
+    else:
+        kn, cn = spec.modes
+        J = j_integral(lmax_j, np.concatenate([xs, kn * delta_t]))
+        lam = J[:, :xs.size] @ (ws * spec.tail(xs / delta_t))
+        Jn = J[:, xs.size:]
+        kap = (Jn * (cn / kn ** 2)) @ Jn.T
     return lam, 0.5 * (kap + kap.T)
+
+
+def _dimensionless(lmax_j: int, alpha: float, beta: float) -> tuple[np.ndarray, np.ndarray]:
+    """(Lambda_l, kappa_{lA lB}) / (g_out dT) of white noise, for l <= lmax_j: functions of (alpha, beta) alone."""
+    return _integrals(Spectrum._white(beta, alpha, 1.0), 1.0, lmax_j)
+
+
+def _check_reach(spec: Spectrum, delta_t) -> None:
+    reach = spec.k_in * np.max(delta_t)
+    if reach > ALPHA_MAX:
+        raise ValueError(f"delta_t={check._show(delta_t)}: k_in delta_t = {reach:.4g} exceeds {ALPHA_MAX:g} "
+                         f"(allowed range (0, {ALPHA_MAX / spec.k_in:.4g}] for k_in = {spec.k_in:g})")
 
 
 def _scales(delta_t, k_out, k_in, g_out):
@@ -189,21 +515,39 @@ def _scales(delta_t, k_out, k_in, g_out):
     return delta_t, k_out, k_in, g_out
 
 
-def lambda_l(ell, delta_t, k_out, k_in, g_out=1.0):
-    """Lambda_l(dT) of 003 eq. (3.14) for band-limited white noise (vectorised over ``ell`` and ``delta_t``).
+def _per_delta_t(delta_t, spectrum, lmax_j):
+    """{dT: (Lambda, kappa)} for every distinct dT, validated against the spectrum's reach."""
+    delta_t = check.positive("delta_t", delta_t)
+    _check_reach(spectrum, delta_t)
+    return delta_t, {float(d): _integrals(spectrum, float(d), lmax_j) for d in np.unique(delta_t)}
+
+
+def lambda_l(ell, delta_t, k_out=None, k_in=None, g_out=1.0, *, spectrum=None):
+    """Lambda_l(dT) of 003 eq. (3.14) (vectorised over ``ell`` and ``delta_t``; dimensionless).
 
     Parameters
     ----------
     ell : int or array of int, 0 <= ell <= 256
-    delta_t : float or array, > 0, with k_in delta_t <= 2e4
-    k_out, k_in : floats, 0 < k_out < k_in -- the band of the white-noise spectrum
-    g_out : float, > 0 -- the spectral level (3.12)
+    delta_t : float or array, > 0, with k_in delta_t <= 1e3 (a time: units of the length)
+    k_out, k_in : floats, 0 < k_out < k_in -- the band of a white-noise spectrum (or ``spectrum=``)
+    g_out : float, > 0 -- the white-noise level (3.12)
+    spectrum : :class:`Spectrum`, optional -- any isotropic spectrum instead of (k_out, k_in, g_out)
 
-    Only Lambda_0 and Lambda_2 enter M^(1a) (3.15).  For k_out dT -> 0,
+    Only Lambda_0 and Lambda_2 enter M^(1a) (3.15).  For white noise and k_out dT -> 0,
     ``(8/3)(Lambda_0 - Lambda_2/2)/(g_out dT) -> 2 a 2F3(1/2,1/2;3/2,3/2,3/2;-a^2/4) - Si a - cos a/a + sin a/a^2``
     with a = alpha (the corrected (3.16)).
     """
     ell = check.integers("ell", ell, 0, ELL_MAX)
+    if spectrum is not None:
+        spec = _as_spectrum(spectrum, k_out, k_in, g_out)
+        delta_t, table = _per_delta_t(delta_t, spec, int(np.max(ell)) if np.size(ell) else 0)
+        ell, dt = np.broadcast_arrays(ell, delta_t)
+        out = np.empty(ell.shape)
+        for d, (lam, _) in table.items():
+            sel = dt == d
+            out[sel] = lam[ell[sel]]
+        return out
+    _need_band(k_out, k_in)
     delta_t, k_out, k_in, g_out = _scales(delta_t, k_out, k_in, g_out)
     ell, dt, ko, ki, g = np.broadcast_arrays(ell, delta_t, k_out, k_in, g_out)
     out = np.empty(ell.shape)
@@ -215,7 +559,7 @@ def lambda_l(ell, delta_t, k_out, k_in, g_out=1.0):
     return out
 
 
-def kappa(l_a, l_b, delta_t, k_out, k_in, g_out=1.0):
+def kappa(l_a, l_b, delta_t, k_out=None, k_in=None, g_out=1.0, *, spectrum=None):
     """kappa_{lA lB}(dT) as it enters (3.21) and (3.23): ``int dk g(k) h_lA h_lB``, h_l = int_0^dT j_l(k tau) dtau.
 
     Vectorised over ``l_a``, ``l_b`` and ``delta_t`` (integers 0..256); see :func:`lambda_l` for the other
@@ -223,6 +567,17 @@ def kappa(l_a, l_b, delta_t, k_out, k_in, g_out=1.0):
     """
     l_a = check.integers("l_a", l_a, 0, ELL_MAX)
     l_b = check.integers("l_b", l_b, 0, ELL_MAX)
+    if spectrum is not None:
+        spec = _as_spectrum(spectrum, k_out, k_in, g_out)
+        lmax = int(max(np.max(l_a), np.max(l_b))) if np.size(l_a) and np.size(l_b) else 0
+        delta_t, table = _per_delta_t(delta_t, spec, lmax)
+        la, lb, dt = np.broadcast_arrays(l_a, l_b, delta_t)
+        out = np.empty(la.shape)
+        for d, (_, kap) in table.items():
+            sel = dt == d
+            out[sel] = kap[la[sel], lb[sel]]
+        return out
+    _need_band(k_out, k_in)
     delta_t, k_out, k_in, g_out = _scales(delta_t, k_out, k_in, g_out)
     la, lb, dt, ko, ki, g = np.broadcast_arrays(l_a, l_b, delta_t, k_out, k_in, g_out)
     out = np.empty(la.shape)
@@ -266,9 +621,10 @@ def _geometry(lmax: int) -> tuple[np.ndarray, np.ndarray, np.ndarray]:
     return G0, G2
 
 
-def _mixing_dimensionless(lmax: int, alpha: float, beta: float) -> tuple[np.ndarray, np.ndarray, np.ndarray]:
-    """(M^(1a), M^(1c,0), M^(1c,2)) / (g_out dT)."""
-    lam, kap = _dimensionless(2 * lmax, alpha, beta)
+
+
+def _assemble(lmax: int, lam: np.ndarray, kap: np.ndarray) -> tuple[np.ndarray, np.ndarray, np.ndarray]:
+    """(M^(1a), M^(1c,0), M^(1c,2)) from Lambda_l (l <= 2) and kappa_{lA lB} (lA, lB <= 2 lmax)."""
     G0, G2 = _geometry(lmax)
     L = np.arange(lmax + 1)
     m1a = np.diag(-(8 * np.pi / 3) * (lam[0] - lam[2] / 2) * L * (L + 1))
@@ -281,52 +637,76 @@ def _mixing_dimensionless(lmax: int, alpha: float, beta: float) -> tuple[np.ndar
     return m1a, m1c0, m1c2
 
 
+def _mixing_dimensionless(lmax: int, alpha: float, beta: float) -> tuple[np.ndarray, np.ndarray, np.ndarray]:
+    """(M^(1a), M^(1c,0), M^(1c,2)) / (g_out dT) of white noise."""
+    return _assemble(lmax, *_dimensionless(2 * lmax, alpha, beta))
+
+
 def _check_lmax(lmax):
     return int(check.integers("lmax", lmax, 2, LMAX))
 
 
-def mixing_matrices(lmax, delta_t, k_out, k_in, g_out=1.0) -> dict[str, np.ndarray]:
+def mixing_matrices(lmax, delta_t, k_out=None, k_in=None, g_out=1.0, *, spectrum=None) -> dict[str, np.ndarray]:
     """The second-order mixing matrices M^(1a), M^(1c,0), M^(1c,2) of (3.15), (3.21), (3.23), l, l0 = 0..lmax.
 
     Returns a dict with keys ``"1a"`` (one of the two equal diagrams (1a), (1b)), ``"1c0"`` and ``"1c2"``; the
-    full matrix is ``M = 1 + 2 M^(1a) + M^(1c,0) + M^(1c,2)``.  Rows are l, columns l0.
+    full matrix is ``M = 1 + 2 M^(1a) + M^(1c,0) + M^(1c,2)``.  Rows are l, columns l0.  The spectrum is the
+    white-noise band (k_out, k_in, g_out) or ``spectrum=`` (a :class:`Spectrum`); ``delta_t`` a single number.
     """
     lmax = _check_lmax(lmax)
-    delta_t, k_out, k_in, g_out = _scales(delta_t, k_out, k_in, g_out)
-    if np.ndim(delta_t) or np.ndim(k_out) or np.ndim(k_in) or np.ndim(g_out):
-        raise ValueError("mixing_matrices: delta_t, k_out, k_in and g_out must be scalars")
-    dt, ko, ki, g = float(delta_t), float(k_out), float(k_in), float(g_out)
-    m1a, m1c0, m1c2 = _mixing_dimensionless(lmax, ki * dt, ko * dt)
-    s = g * dt
-    return {"1a": s * m1a, "1c0": s * m1c0, "1c2": s * m1c2}
+    spec = _as_spectrum(spectrum, k_out, k_in, g_out)
+    if np.ndim(delta_t) or np.ndim(g_out):
+        raise ValueError("mixing_matrices: delta_t and g_out must be scalars")
+    dt = float(check.positive("delta_t", delta_t))
+    _check_reach(spec, dt)
+    m1a, m1c0, m1c2 = _assemble(lmax, *_integrals(spec, dt, 2 * lmax))
+    return {"1a": m1a, "1c0": m1c0, "1c2": m1c2}
 
 
-def transition_matrix(lmax, delta_t, k_out, k_in, g_out=1.0) -> np.ndarray:
-    """The transition matrix A = (1 - M)/dT of (3.5), l, l0 = 0..lmax (units of g_out, i.e. a rate).
+def transition_matrix(lmax, delta_t, k_out=None, k_in=None, g_out=1.0, *, spectrum=None) -> np.ndarray:
+    """The transition matrix A = (1 - M)/dT of (3.5), l, l0 = 0..lmax (a rate: 1/time).
 
-    At second order in the turbulence A is exactly ``g_out`` times a function of alpha = k_in dT and
-    beta = k_out dT.  Column 0 vanishes; ``sum_l (2l+1) A_{l l0} = 0`` up to the power that couplings
-    carry beyond lmax.
+    At second order in the turbulence, for white noise A is exactly ``g_out`` times a function of alpha = k_in dT
+    and beta = k_out dT.  Column 0 vanishes; ``sum_l (2l+1) A_{l l0} = 0`` up to the power that couplings carry
+    beyond lmax.  Parameters as :func:`mixing_matrices`.
 
     >>> A = transition_matrix(8, 0.5, 1e-3, 10.0)
     >>> bool(np.all(A[:, 0] == 0) and A[1, 1] > 0)
     True
     """
-    M = mixing_matrices(lmax, delta_t, k_out, k_in, g_out)
+    M = mixing_matrices(lmax, delta_t, k_out, k_in, g_out, spectrum=spectrum)
     return -(2 * M["1a"] + M["1c0"] + M["1c2"]) / float(delta_t)
 
 
-def steady_state(lmax, alpha, k_out, k_in, g_out=1.0, source=1.0, closure="conservative") -> np.ndarray:
+def _solve_steady(A: np.ndarray, source: float, closure: str, what: str) -> np.ndarray:
+    lmax = A.shape[0] - 1
+    if closure == "conservative":
+        w = 2.0 * np.arange(lmax + 1) + 1
+        A = A - np.diag((w @ A) / w)  # what the column loses beyond lmax stays at l0
+    rhs = np.zeros(lmax)
+    rhs[0] = source
+    C = np.linalg.solve(A[1:, 1:], rhs)
+    if np.any(C <= 0):
+        bad = int(np.argmax(C <= 0)) + 1
+        raise ValueError(f"{what}, lmax={lmax}: the truncated steady state has non-positive power at l = {bad} "
+                         f"(C_l = {C[bad - 1]:.3g}); raise lmax or lower alpha")
+    return C
+
+
+def steady_state(lmax, alpha=None, k_out=None, k_in=None, g_out=1.0, source=1.0, closure="conservative", *,
+                 spectrum=None, delta_t=None) -> np.ndarray:
     """Steady-state spectrum of (3.7), ``C_l`` for **l = 1..lmax** (an array of length lmax).
 
     Parameters
     ----------
     lmax : int, 2 <= lmax <= 128
-    alpha : float, 0 < alpha <= 2e4 -- k_in dT
+    alpha : float, 0 < alpha <= 1e3 -- k_in dT (white noise; with ``spectrum=`` it means delta_t = alpha/k_in)
     k_out, k_in : the white-noise band, 0 < k_out < k_in; ``k_in = inf`` is the paper's limit (k_out dT -> 0)
     g_out : float, > 0 -- the spectral level; C scales as source/g_out
     source : float, > 0 -- ``s = (8 pi/3) K |grad f|^2`` of (3.7) (corrected; the print has 8 pi/9, see the errata)
     closure : ``"conservative"`` (default) or ``"absorbing"`` -- how the couplings to l > lmax are truncated
+    spectrum : :class:`Spectrum`, optional -- any isotropic spectrum instead of (k_out, k_in, g_out); then give
+        ``delta_t`` (> 0, k_in delta_t <= 1e3) or ``alpha``, and C is in units of source x time
 
     The monopole is not stationary (it grows at dC_0/dt = 3 source).
 
@@ -343,25 +723,30 @@ def steady_state(lmax, alpha, k_out, k_in, g_out=1.0, source=1.0, closure="conse
     (0.054293, True)
     """
     lmax = _check_lmax(lmax)
+    source = float(check.positive("source", source)) if np.ndim(source) == 0 else _scalar_error("source")
+    check.choice("closure", closure, ("conservative", "absorbing"))
+    if spectrum is not None:
+        spec = _as_spectrum(spectrum, k_out, k_in, g_out)
+        if (alpha is None) == (delta_t is None):
+            raise ValueError("delta_t, alpha: give exactly one of them with spectrum= (alpha means delta_t = alpha/k_in)")
+        if alpha is not None:
+            if np.ndim(alpha):
+                _scalar_error("alpha")
+            delta_t = float(check.positive("alpha", alpha)) / spec.k_in
+        elif np.ndim(delta_t):
+            _scalar_error("delta_t")
+        dt = float(check.positive("delta_t", delta_t))
+        _check_reach(spec, dt)
+        m1a, m1c0, m1c2 = _assemble(lmax, *_integrals(spec, dt, 2 * lmax))
+        return _solve_steady(-(2 * m1a + m1c0 + m1c2) / dt, source, closure, f"delta_t={dt:g}")
+    if delta_t is not None:
+        raise ValueError("delta_t: only with spectrum= (white noise takes alpha = k_in delta_t)")
     given = alpha
     alpha = float(check.in_range("alpha", alpha, 0.0, ALPHA_MAX, closed=False)) if np.ndim(alpha) == 0 else None
     if alpha is None:
         raise ValueError(f"alpha={check._show(given)}: must be a single number (call once per alpha)")
     k_out, k_in = _band(k_out, k_in, allow_infinite=True)
     g_out = float(check.positive("g_out", g_out))
-    source = float(check.positive("source", source))
-    check.choice("closure", closure, ("conservative", "absorbing"))
     beta = 0.0 if np.isinf(k_in) else alpha * float(k_out) / float(k_in)
     m1a, m1c0, m1c2 = _mixing_dimensionless(lmax, alpha, beta)
-    A = -g_out * (2 * m1a + m1c0 + m1c2)
-    if closure == "conservative":
-        w = 2.0 * np.arange(lmax + 1) + 1
-        A -= np.diag((w @ A) / w)  # what the column loses beyond lmax stays at l0
-    rhs = np.zeros(lmax)
-    rhs[0] = source
-    C = np.linalg.solve(A[1:, 1:], rhs)
-    if np.any(C <= 0):
-        bad = int(np.argmax(C <= 0)) + 1
-        raise ValueError(f"alpha={alpha:g}, lmax={lmax}: the truncated steady state has non-positive power at l = {bad} "
-                         f"(C_l = {C[bad - 1]:.3g}); raise lmax or lower alpha")
-    return C
+    return _solve_steady(-g_out * (2 * m1a + m1c0 + m1c2), source, closure, f"alpha={alpha:g}")

@@ -557,3 +557,173 @@ def _steady() -> Derivation:
             "a relative-intensity map with |dI| <= 1 has sum_l (2l+1) C_l = 4 pi <dI^2> <= 4 pi, so no C_l can "
             "exceed 4 pi; the observed spectra of Fig. 2 lie near 1e-9 (the minus sign is lost in the text)")],
     )
+
+
+# ----------------------------------------------------------------------------- 6. any isotropic spectrum
+class exprel(sp.Function):
+    """``(exp(z) - 1)/z``, continuous at z = 0 (value 1); generated code calls ``scipy.special.exprel``.
+
+    It keeps the power-law closed forms finite and accurate through the logarithmic cases (index -1 of the
+    mean square, index 1 of the tail), where the textbook forms divide 0 by 0.
+    """
+
+    nargs = 1
+
+    @classmethod
+    def eval(cls, z):
+        if z.is_zero:
+            return sp.S.One
+
+    def _eval_rewrite_as_exp(self, z, **kwargs):
+        return (sp.exp(z) - 1) / z
+
+    def fdiff(self, argindex=1):
+        z = self.args[0]
+        return (sp.exp(z) - exprel(z)) / z
+
+    def _eval_evalf(self, prec):
+        z = self.args[0].evalf(mpmath.libmp.prec_to_dps(prec) + 5)
+        if not z.is_number or not z.is_real:
+            return None
+        with mpmath.workprec(prec + 20):
+            zm = mpmath.mpf(str(z))
+            value = mpmath.mpf(1) if zm == 0 else mpmath.expm1(zm) / zm
+        return sp.Float(value, mpmath.libmp.prec_to_dps(prec))
+
+
+kk = sp.Symbol("kprime", positive=True)
+index = sp.Symbol("n", real=True)  # power-law index of g(k)
+
+
+def power_law_tail(kv: sp.Expr = k, n: sp.Expr = index) -> sp.Expr:
+    """T(k) = int_k^k_in g(k')/k'^2 dk' for g = g_out (k/k_out)^n (k_out <= k <= k_in), finite at n = 1."""
+    L = sp.log(k_in / kv)
+    return g_out * (kv / k_out) ** n / kv * L * exprel((n - 1) * L)
+
+
+def power_law_mean_square(n: sp.Expr = index) -> sp.Expr:
+    """<omega^2> = 8 pi int_k_out^k_in g dk for g = g_out (k/k_out)^n, finite at n = -1."""
+    L = sp.log(k_in / k_out)
+    return 8 * sp.pi * g_out * k_out * L * exprel((n + 1) * L)
+
+
+def jj_integral(l: int, z: sp.Expr = a) -> sp.Expr:
+    """JJ_l(z) = int_0^z (z - y) j_l(y) dy = z J_l(z) - int_0^z y j_l(y) dy (closed form, l = 0..2)."""
+    return z * j_integral(l, z) - sp.integrate(sp.expand(y * sph_jn(l, y)), (y, 0, z))
+
+
+@derivation("qlt.general_spectrum")
+def _general_spectrum() -> Derivation:
+    D = sp.Symbol("D", positive=True)  # the time interval dT in the substitution claim
+    T = sp.Function("T")
+    g = sp.Function("g")
+    jj = {l: jj_integral(l) for l in range(3)}
+    # 1. the substitution tau = y/k: (D - tau) j_l(k tau) integrated over tau is JJ_l(k D)/k^2
+    sub_derived = sp.Matrix([sp.diff(jj[l].subs(a, k * D) / k ** 2, D, 2) for l in range(3)])
+    sub_start = sp.Matrix([sp.limit(jj[l], a, 0) for l in range(3)] + [sp.limit(sp.diff(jj[l], a), a, 0) for l in range(3)])
+    # 2. parts: d/dk[-T(k) JJ_0(k dT)] with T' = -g/k^2
+    jj0 = jj[0].subs(a, k * dT)
+    parts = sp.diff(-T(k) * jj0, k).subs(sp.Derivative(T(k), k), -g(k) / k ** 2)
+    parts_stated = g(k) / k ** 2 * jj0 - T(k) * dT * j_integral(0, k * dT)
+    # 3. white noise: T(y/dT) = g_out dT (1/y - 1/alpha) for y >= beta
+    white_tail = sp.integrate(g_out / kk ** 2, (kk, k, k_in))
+    white_in_y = sp.simplify(white_tail.subs(k, y / dT).subs(k_in, alpha / dT))
+    # 4./5. power law
+    tail = power_law_tail()
+    gp = g_out * (k / k_out) ** index
+    ms = power_law_mean_square()
+    # 6. a plane wave with a random polarisation angle psi about k-hat = z
+    psi = sp.Symbol("psi", real=True)
+    amp = sp.Symbol("A", positive=True)
+    avec = [amp * sp.cos(psi), amp * sp.sin(psi), 0]
+    pol = sp.Matrix(3, 3, lambda i, j: sp.integrate(avec[i] * avec[j], (psi, 0, 2 * sp.pi)) / (2 * sp.pi))
+    proj = sp.Matrix(3, 3, lambda i, j: (1 if i == j else 0) - K_HAT[i] * K_HAT[j])
+    # 7. limits
+    short = sp.Matrix([sp.series(jj[l], a, 0, l + 3).removeO() for l in range(3)])
+    short_stated = sp.Matrix([a ** (l + 2) / ((l + 1) * (l + 2) * sp.factorial2(2 * l + 1)) for l in range(3)])
+    j_inf = sp.Matrix([sp.integrate(sph_jn(l, y), (y, 0, sp.oo)) for l in (0, 2)])
+    omega2 = sp.Symbol("Omega2", positive=True)  # <omega^2>
+    return Derivation(
+        id="qlt.general_spectrum",
+        title="Lambda_l and kappa for any isotropic spectrum g(k): one-dimensional k integrals, white noise, power laws, "
+              "a field's own discrete spectrum, and the short- and long-dT limits",
+        module="qlt",
+        sources=("003 eq. (3.12)", "003 eq. (3.14)", "003 eq. (3.22)", "004 eq. (3.15)"),
+        premises=[
+            Premise("(3.12) with any g(k) >= 0 on [k_out, k_in] (zero outside); <omega^2> = 8 pi int g dk "
+                    "(record qlt.turbulence_normalisation)"),
+            Premise("(3.14): Lambda_l(dT) = int_0^dT dT' int_0^T' dtau int dk g(k) j_l(k tau) (Fubini: record qlt.lambda_l)"),
+            Premise("(3.22), second line: kappa_{lA lB}(dT) = int dk g(k) h_lA h_lB, h_l = J_l(k dT)/k (record qlt.kappa)"),
+            Premise("a plane-wave field Omega = sum_n a_n cos(k_n.r + beta_n) with isotropic directions k-hat_n, "
+                    "polarisation angles and phases (numerics.turbulence.PlaneWaveField)"),
+        ],
+        steps=[
+            Step("tau = y/k: int_0^dT (dT - tau) j_l(k tau) dtau = JJ_l(k dT)/k^2, JJ_l(z) = int_0^z (z - y) j_l(y) dy "
+                 "(both sides vanish with their first derivative at dT = 0 and have the second derivative j_l(k dT)), so "
+                 "Lambda_l = int dk g(k)/k^2 JJ_l(k dT)"),
+            Step("parts with the tail T(k) = int_k^k_in g(k')/k'^2 dk' (T' = -g/k^2, T(k_in) = 0, JJ_l(0) = 0, JJ_l' = J_l): "
+                 "Lambda_l = dT int dk T(k) J_l(k dT) = int_0^{k_in dT} J_l(y) T(y/dT) dy -- one integral of J_l against a "
+                 "monotone weight; T is constant (= T(k_out)) below k_out"),
+            Step("kappa_{lA lB} = dT int_{k_out dT}^{k_in dT} g(x/dT) J_lA(x) J_lB(x) x^-2 dx"),
+            Step("white noise: T(y/dT) = g_out dT (1/max(y, beta) - 1/alpha): the white-noise forms of records qlt.lambda_l "
+                 "and qlt.kappa are the special case g = g_out (Lambda/(g_out dT), kappa/(g_out dT) depend on alpha, beta)"),
+            Step("power law g = g_out (k/k_out)^n: T(k) = g_out (k/k_out)^n/k L exprel((n - 1) L), L = ln(k_in/k), and "
+                 "<omega^2> = 8 pi g_out k_out L_0 exprel((n + 1) L_0), L_0 = ln(k_in/k_out) (exprel(z) = (e^z - 1)/z); "
+                 "n = -1 is equal power per ln k, n = -5/3 Kolmogorov, n = -3/2 Kraichnan"),
+            Step("a field's own spectrum: averaged over polarisation angle and phase, a mode of amplitude |a_n| contributes "
+                 "<omega_i omega_j> = (|a_n|^2/4) (delta_ij - k_i k_j) cos(k.dr); averaged over isotropic directions this "
+                 "is (3.12) with g(k) = sum_n c_n delta(k - k_n), c_n = |a_n|^2/(16 pi) (8 pi c_n = |a_n|^2/2, the mode's "
+                 "mean square). Then Lambda_l = sum_n c_n JJ_l(k_n dT)/k_n^2 and kappa = sum_n c_n J_lA J_lB (k_n dT)/k_n^2: "
+                 "the same theory for exactly the spectrum a simulation uses"),
+            Step("short dT (k_in dT << 1): JJ_l(x) ~ x^(l+2)/((l+1)(l+2)(2l+1)!!), so Lambda_0 = dT^2 <omega^2>/(16 pi) and "
+                 "M^(1a) = -l(l+1) <omega^2> dT^2/6 (ballistic: deflection angle^2 ~ omega^2 dT^2, independent of g's "
+                 "shape); Lambda_l ~ dT^(l+2) int g k^l dk, kappa_{lA lB} ~ dT^(lA+lB+2) int g k^(lA+lB) dk"),
+            Step("long dT (k_out dT >> 1): J_l(x) -> J_l(oo) (J_0(oo) = pi/2, J_2(oo) = pi/4) and JJ_l(x) = x J_l(oo) + "
+                 "O(1), so Lambda_l -> dT J_l(oo) int g/k dk and M^(1a)/dT -> -pi^2 l(l+1) int g/k dk (white noise: "
+                 "pi^2 g_out ln(k_in/k_out), record qlt.lambda_l), while kappa -> J_lA(oo) J_lB(oo) int g/k^2 dk stays "
+                 "bounded: M^(1c)/dT -> 0"),
+        ],
+        claims=[
+            Claim("substitution: d^2/dD^2 [JJ_l(k D)/k^2] = j_l(k D), l = 0..2", sub_derived,
+                  sp.Matrix([sph_jn(l, k * D) for l in range(3)])),
+            Claim("substitution: JJ_l(0) = 0 and JJ_l'(0) = 0, l = 0..2", sub_start, sp.zeros(6, 1)),
+            Claim("JJ_l' = J_l, l = 0..2", sp.Matrix([sp.diff(jj[l], a) for l in range(3)]),
+                  sp.Matrix([j_integral(l, a) for l in range(3)])),
+            Claim("parts: d/dk[-T(k) JJ_0(k dT)] = g/k^2 JJ_0(k dT) - dT T(k) J_0(k dT) when T' = -g/k^2", parts,
+                  parts_stated),
+            Claim("white noise: T(y/dT) = g_out dT (1/y - 1/alpha) for y >= beta", white_in_y,
+                  g_out * dT * (1 / y - 1 / alpha)),
+            Claim("power law: T' = -g/k^2", sp.diff(tail.rewrite(sp.exp), k), -gp / k ** 2,
+                  domain={index: (-3, 3), k: (0.5, 2), k_out: (0.1, 0.5), k_in: (2, 5), g_out: (0.1, 3)}),
+            Claim("power law: T(k_in) = 0", tail.subs(k, k_in), 0),
+            Claim("power law: d<omega^2>/dk_in = 8 pi g(k_in)", sp.diff(ms.rewrite(sp.exp), k_in),
+                  8 * sp.pi * gp.subs(k, k_in), domain={index: (-3, 3), k_out: (0.1, 0.5), k_in: (2, 5), g_out: (0.1, 3)}),
+            Claim("power law: <omega^2> = 0 for k_in = k_out", ms.subs(k_in, k_out), 0),
+            Claim("power law, n = 0 is white noise: T and <omega^2>", sp.Matrix([tail.subs(index, 0).rewrite(sp.exp),
+                                                                                  ms.subs(index, 0).rewrite(sp.exp)]),
+                  sp.Matrix([g_out * (1 / k - 1 / k_in), 8 * sp.pi * g_out * (k_in - k_out)])),
+            Claim("power law, n = -1 (per ln k): <omega^2> = 8 pi g_out k_out ln(k_in/k_out)", ms.subs(index, -1),
+                  8 * sp.pi * g_out * k_out * sp.log(k_in / k_out)),
+            Claim("a mode's polarisation average: <a_i a_j> = (|a|^2/2)(delta_ij - k_i k_j), k-hat = z", pol,
+                  amp ** 2 / 2 * proj),
+            Claim("short dT: JJ_l(x) = x^(l+2)/((l+1)(l+2)(2l+1)!!) + O(x^(l+4)), l = 0..2", short, short_stated),
+            Claim("short dT: M^(1a) = -(8 pi/3) (dT^2/2) (<omega^2>/(8 pi)) l(l+1) = -l(l+1) <omega^2> dT^2/6",
+                  -sp.Rational(8, 3) * sp.pi * dT ** 2 / 2 * omega2 / (8 * sp.pi), -omega2 * dT ** 2 / 6),
+            Claim("long dT: J_0(oo) = pi/2, J_2(oo) = pi/4", j_inf, sp.Matrix([sp.pi / 2, sp.pi / 4])),
+            Claim("long dT: JJ_0(x) - x pi/2 + 1 = x R(x), R(x) = Si x - pi/2 + cos x/x", jj[0] - a * sp.pi / 2 + 1,
+                  a * (sp.Si(a) - sp.pi / 2 + sp.cos(a) / a)),
+            Claim("long dT: R' = -cos x/x^2 and Si(oo) = pi/2, so R(x) = int_x^oo cos t/t^2 dt, |x R(x)| <= 1: "
+                  "JJ_0(x) = x pi/2 + O(1)", sp.Matrix([sp.diff(sp.Si(a) + sp.cos(a) / a, a), sp.limit(sp.Si(a), a, sp.oo)]),
+                  sp.Matrix([-sp.cos(a) / a ** 2, sp.pi / 2])),
+            Claim("long dT: M^(1a)/dT -> -(8 pi/3)(J_0(oo) - J_2(oo)/2) l(l+1) int g/k = -pi^2 l(l+1) int g/k",
+                  -sp.Rational(8, 3) * sp.pi * (j_inf[0] - j_inf[1] / 2), -sp.pi ** 2),
+        ],
+        kernels=[
+            KernelSpec("power_law_tail", tail, (k, k_out, k_in, index, g_out), "003 eq. (3.14)",
+                       "T(k) = int_k^k_in g(k')/k'^2 dk' for g = g_out (k/k_out)^n on [k_out, k_in] (dimensionless)",
+                       domain={k: (0.5, 2), k_out: (0.1, 0.5), k_in: (2, 50), index: (-3, 3), g_out: (0.1, 3)}),
+            KernelSpec("power_law_mean_square", ms, (k_out, k_in, index, g_out), "003 eq. (3.12)",
+                       "<omega^2> = 8 pi int g dk for g = g_out (k/k_out)^n on [k_out, k_in] (1/length^2)",
+                       domain={k_out: (0.01, 1), k_in: (2, 1e3), index: (-3, 3), g_out: (0.1, 3)}),
+        ],
+    )

@@ -10,7 +10,7 @@ import scipy.special
 
 from numerics._kernel_runtime import _broadcast, _stack
 
-__all__ = ['g_out_from_rms', 'neumann_coefficient']
+__all__ = ['g_out_from_rms', 'neumann_coefficient', 'power_law_mean_square', 'power_law_tail']
 
 
 def g_out_from_rms(omega_rms, k_out, k_in):
@@ -51,3 +51,44 @@ def neumann_coefficient(ell, n):
     """
     _x0 = (1/2)*ell + 1
     return _broadcast((2*ell + 4*n + 3)*scipy.special.poch(_x0, 1/2)/((ell + 1)*scipy.special.poch(_x0 + n, 1/2)), ell, n)
+
+
+def power_law_tail(k, k_out, k_in, n, g_out):
+    """T(k) = int_k^k_in g(k')/k'^2 dk' for g = g_out (k/k_out)^n on [k_out, k_in] (dimensionless)
+
+    Arguments (k, k_out, k_in, n, g_out) broadcast against each other; returns an array of shape broadcast(args).
+
+    Expression (SymPy)::
+
+        g_out*(k/k_out)**n*log(k_in/k)*exprel((n - 1)*log(k_in/k))/k
+
+    Provenance
+    ----------
+    derivation: qlt.general_spectrum
+    equation: 003 eq. (3.14)
+    srepr-sha256: 59851ce39580fe5317382d6b5cb8232cdda2ad740a8114addce6cce3392476d7
+    sympy: 1.14.0
+    """
+    _x0 = k**(-1.0)
+    _x1 = numpy.log(_x0*k_in)
+    return _broadcast(_x0*_x1*g_out*(k/k_out)**n*scipy.special.exprel(_x1*(n - 1)), k, k_out, k_in, n, g_out)
+
+
+def power_law_mean_square(k_out, k_in, n, g_out):
+    """<omega^2> = 8 pi int g dk for g = g_out (k/k_out)^n on [k_out, k_in] (1/length^2)
+
+    Arguments (k_out, k_in, n, g_out) broadcast against each other; returns an array of shape broadcast(args).
+
+    Expression (SymPy)::
+
+        8*pi*g_out*k_out*log(k_in/k_out)*exprel((n + 1)*log(k_in/k_out))
+
+    Provenance
+    ----------
+    derivation: qlt.general_spectrum
+    equation: 003 eq. (3.12)
+    srepr-sha256: 7b2e3acc37cf40ce44a276cd0cd64e2d926300afff5fb0254c068b172c35ff81
+    sympy: 1.14.0
+    """
+    _x0 = numpy.log(k_in/k_out)
+    return _broadcast(8*numpy.pi*_x0*g_out*k_out*scipy.special.exprel(_x0*(n + 1)), k_out, k_in, n, g_out)

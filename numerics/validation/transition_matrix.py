@@ -199,18 +199,16 @@ def qlt_matrix(delta_t: float, omega_rms: float, *, lmax: int = LMAX, l0max: int
     return M[:lmax + 1, :l0max + 1]
 
 
-def discrete_spectrum_matrix(delta_t: float, wavenumbers, powers, *, lmax: int = LMAX, l0max: int = L0_MAX,
-                             rel_width: float = 1e-3) -> np.ndarray:
+def discrete_spectrum_matrix(delta_t: float, wavenumbers, powers, *, lmax: int = LMAX,
+                             l0max: int = L0_MAX) -> np.ndarray:
     """The second-order M for a field of plane waves with |k| = ``wavenumbers`` and mean squares ``powers``
-    (|a_n|^2/2), isotropic directions and polarisations: M is linear in g(k), so each mode is a band of relative
-    width ``rel_width`` around k_n with ``g = P_n/(8 pi k_n rel_width)``.  Units as :func:`qlt_matrix`."""
-    M = np.eye(lmax + 1)[:, :l0max + 1].copy()
-    for k, p in zip(np.asarray(wavenumbers, float), np.asarray(powers, float)):
-        lo, hi = k * (1 - rel_width / 2), k * (1 + rel_width / 2)
-        g = p / (8 * np.pi * (hi - lo))
-        mm = qlt.mixing_matrices(max(lmax, 2), delta_t, lo, hi, g)
-        M += sum(QLT_WEIGHTS[key] * mm[key] for key in QLT_WEIGHTS)[:lmax + 1, :l0max + 1]
-    return M
+    (|a_n|^2/2), isotropic directions and polarisations: the discrete spectrum ``g = sum_n c_n delta(k - k_n)`` with
+    ``8 pi c_n = powers`` (:meth:`numerics.qlt.Spectrum.from_modes`, derivation ``qlt.general_spectrum``), exact
+    (no band width).  Units as :func:`qlt_matrix`."""
+    spec = qlt.Spectrum.from_modes(wavenumbers, np.asarray(powers, float) / (8 * np.pi))
+    mm = qlt.mixing_matrices(max(lmax, 2), delta_t, spectrum=spec)
+    M = np.eye(max(lmax, 2) + 1) + sum(QLT_WEIGHTS[key] * mm[key] for key in QLT_WEIGHTS)
+    return M[:lmax + 1, :l0max + 1]
 
 
 def deviation_sigma(mean: np.ndarray, sem: np.ndarray, model: np.ndarray) -> np.ndarray:
