@@ -75,7 +75,7 @@ def test_power_law_mean_square_and_tail_against_quadrature():
         with mpmath.workdps(30):
             g = lambda k, n=index: 2 * (k / mpmath.mpf("0.01")) ** n  # noqa: E731
             ms = 8 * mpmath.pi * mpmath.quad(g, [0.01, 0.1, 1, 10])
-            tail = mpmath.quad(lambda k: g(k) / k ** 2, [0.5, 1, 10])
+            tail = mpmath.quad(lambda k, g=g: g(k) / k ** 2, [0.5, 1, 10])
         assert abs(spec.mean_square / float(ms) - 1) <= 1e-12, index
         assert abs(spec.tail(0.5) / float(tail) - 1) <= 1e-12, index
         assert spec.tail(10.0) == 0.0 and spec.tail(1e-5) == spec.tail(0.01)
