@@ -171,8 +171,8 @@ if STAND_IN:
                          "seconds": round(time.perf_counter() - t0, 2)}
     comps = {}
     for name, spec in pipeline.SIMULATION_COMPARISONS.items():
-        if spec.ensemble is not None or RERUN_SELF_SIMULATING:
-            comp = run_comparison(name, ENSEMBLES.get(spec.ensemble), REPORT / "figures", "ci")
+        if spec.ensembles or RERUN_SELF_SIMULATING:
+            comp = run_comparison(name, pipeline.comparison_input(name, ENSEMBLES), REPORT / "figures", "ci")
             if comp is not None:
                 comps[name] = comp.as_dict()
     results = {"passed": None, "scale": "stand-in (tiny; meaningless)", "comparisons": comps,
@@ -267,9 +267,9 @@ def show(name):
     spec = pipeline.SIMULATION_COMPARISONS.get(name)
     comp = None
     if not STAND_IN and spec is not None:
-        if spec.ensemble is not None and spec.ensemble in ENSEMBLES:
-            comp = run_comparison(name, ENSEMBLES[spec.ensemble], RERUN / "figures", results["scale"])
-        elif spec.ensemble is None and RERUN_SELF_SIMULATING:
+        if spec.ensembles and all(key in ENSEMBLES for key in spec.ensembles):
+            comp = run_comparison(name, pipeline.comparison_input(name, ENSEMBLES), RERUN / "figures", results["scale"])
+        elif not spec.ensembles and RERUN_SELF_SIMULATING:
             comp = run_comparison(name, None, RERUN / "figures", "ci")
     if comp is not None:
         c, base = comp.as_dict(), RERUN
@@ -280,7 +280,7 @@ def show(name):
         print("from the report" + (" (tiny stand-in: meaningless)" if STAND_IN else ""))
     else:
         print(f"{name}: not in this report" + (" (self-simulating: set RERUN_SELF_SIMULATING = True to run it at ci)"
-                                                if spec is not None and spec.ensemble is None else ""))
+                                                if spec is not None and not spec.ensembles else ""))
         return None
     print(f"{c['title']}\n  {headline(c, name)}\n  error = {fmt(c['error'])}, tolerance = {fmt(c['tolerance'])}: "
           f"{c['verdict'].upper()}")

@@ -66,7 +66,8 @@ from numerics import qlt
 from numerics.validation.core import Comparison, _savefig
 from numerics.validation.core import jackknife as _jackknife
 
-__all__ = ["qlt_config", "qlt_comparison", "fit_alpha", "qlt_shape_table", "qlt_k", "READINGS", "SCALES", "K_SIGMA",
+__all__ = ["qlt_config", "qlt_comparison", "qlt_readings_comparison", "fit_alpha", "matching_spectrum", "reading_model",
+           "qlt_shape_table", "qlt_k", "READINGS", "SCALES", "K_SIGMA",
            "PAPER_ALPHA", "ALPHA_MIN", "ALPHA_MAX_FIT", "L_FIT"]
 
 #: ways to read 003 Sec. 4's "band-limited white noise"
@@ -149,12 +150,17 @@ def _model(alpha, ell, k_ratio):
     return np.exp(spline(np.log(np.clip(alpha, ALPHA_MIN, ALPHA_MAX_FIT)))[..., ell - 1])
 
 
-def qlt_k(alpha, k_out=_K_OUT, k_in=_K_IN, omega_rms=1.0):
+def qlt_k(alpha, k_out=_K_OUT, k_in=_K_IN, omega_rms=1.0, *, spectrum=None):
     """QLT's single-particle diffusion coefficient ``K = 1/(3 nu)`` (units of r_g for omega_rms = 1) at alpha.
 
     The (1a) diagram alone (003 eq. (3.15)) is the decay of one particle's multipole l at ``nu l(l+1)/2`` (003
-    eq. (2.13)), so ``nu = (16 pi/3)(Lambda_0 - Lambda_2/2)/dT`` with dT = alpha/k_in.
+    eq. (2.13)), so ``nu = (16 pi/3)(Lambda_0 - Lambda_2/2)/dT`` with dT = alpha/k_in.  ``spectrum`` (a
+    :class:`numerics.qlt.Spectrum`) replaces the white noise of (k_out, k_in, omega_rms); then dT = alpha/spectrum.k_in.
     """
+    if spectrum is not None:
+        dT = float(alpha) / spectrum.k_in
+        lam = qlt.lambda_l([0, 2], dT, spectrum=spectrum)
+        return float(1.0 / (3.0 * (16 * np.pi / 3) * (lam[0] - lam[1] / 2) / dT))
     g_out = qlt.g_out_from_rms(omega_rms, k_out, k_in)
     dT = float(alpha) / k_in
     lam = qlt.lambda_l([0, 2], dT, k_out, k_in, g_out)
@@ -162,14 +168,77 @@ def qlt_k(alpha, k_out=_K_OUT, k_in=_K_IN, omega_rms=1.0):
     return float(1.0 / (3.0 * nu))
 
 
+def matching_spectrum(cfg) -> tuple[str, qlt.Spectrum]:
+    """(reading, QLT spectrum) of an ensemble configuration without B0: the continuous spectrum the simulation's
+    plane waves sample, normalised to its gyrofrequency ``Omega_rms = rms/rigidity`` (units of the config's k).
+
+    'white-noise': ``g = g_out`` on [k_min, k_max]; 'per-ln-k' (a table with E proportional to 1/k): the power law
+    ``g = g_out (k/k_min)^-1``; any other table: :meth:`numerics.qlt.Spectrum.tabulated` of E (g is proportional to
+    the energy per unit k; linear between the nodes, where the simulation interpolates linearly in ln k -- the same at
+    the nodes).  Giacalone-Jokipii fields carry B0 and are refused by :func:`qlt_comparison`.
+    """
+    k_out, k_in = float(cfg.k_min), float(cfg.k_max)
+    omega2 = (float(cfg.rms) / float(cfg.rigidity)) ** 2
+    if cfg.spectrum == "white-noise":
+        return "white-noise", qlt.Spectrum.white_noise(k_out, k_in, omega2 / (8 * np.pi * (k_in - k_out)))
+    if cfg.spectrum != "table":
+        raise ValueError(f"spectrum={cfg.spectrum!r}: QLT's comparison needs white noise or a table spectrum")
+    tk, te = np.asarray(cfg.table_k, float), np.asarray(cfg.table_e, float)
+    if np.allclose(te * tk, te[0] * tk[0], rtol=1e-9, atol=0.0):
+        g_out = omega2 / (8 * np.pi * k_out * np.log(k_in / k_out))
+        return "per-ln-k", qlt.Spectrum.power_law(k_out, k_in, -1.0, g_out)
+    keep = (tk >= k_out) & (tk <= k_in)
+    k = np.concatenate([[k_out], tk[keep], [k_in]])
+    e = np.interp(np.log(k), np.log(tk), te)
+    k, idx = np.unique(k, return_index=True)
+    table = qlt.Spectrum.tabulated(k, e[idx])
+    return "table", qlt.Spectrum.tabulated(k, e[idx] * omega2 / table.mean_square)
+
+
+def _spectrum_key(spec: qlt.Spectrum) -> tuple:
+    params = tuple((key, tuple(np.ravel(val).tolist())) for key, val in sorted(spec.params.items()))
+    return spec.kind, spec.k_out, spec.k_in, params
+
+
+_READING_TABLES: dict[tuple, CubicSpline] = {}
+
+
+def reading_model(spec: qlt.Spectrum):
+    """``model(alpha, ell) -> F_l`` with ``C_l = s F_l`` the steady state (3.7) for ``spectrum``, dT = alpha/k_in (F in
+    units of the time; s = (8 pi/3) K |g|^2).  Tabulated on :func:`qlt_shape_table`'s alpha grid (lmax 64 up to
+    alpha = 50, 128 above) and interpolated log-log; cached per spectrum.  White noise uses the dimensionless table,
+    ``F = F_alpha / g_out``."""
+    if spec.kind == "white-noise":
+        k_ratio, g_out = spec.k_out / spec.k_in, spec.params["g_out"]
+
+        def white(alpha, ell):
+            return _model(alpha, ell, k_ratio) / g_out
+        return white
+    key = _spectrum_key(spec)
+    if key not in _READING_TABLES:
+        alphas = np.geomspace(ALPHA_MIN, ALPHA_MAX_FIT, _N_GRID)
+        F = np.array([qlt.steady_state(64 if a <= 50 else _LMAX_QLT, a, spectrum=spec)[:_LMAX_QLT // 2]
+                      for a in alphas])
+        _READING_TABLES[key] = CubicSpline(np.log(alphas), np.log(F), axis=0)
+    spline = _READING_TABLES[key]
+
+    def general(alpha, ell):
+        ell = np.asarray(ell, dtype=int)
+        return np.exp(spline(np.log(np.clip(alpha, ALPHA_MIN, ALPHA_MAX_FIT)))[..., ell - 1])
+    return general
+
+
 # ---------------------------------------------------------------------------------------------------- fitting
-def fit_alpha(ell, y, err, *, shape=False, k_ratio=_K_OUT / _K_IN):
+def fit_alpha(ell, y, err, *, shape=False, k_ratio=_K_OUT / _K_IN, model=None):
     """Least-squares alpha of ``y_l = F_l(alpha)`` (absolute, ``shape=False``) or ``y_l = F_l/F_1`` (``shape=True``).
 
     Parameters
     ----------
     ell : int array, multipoles >= 1 (>= 2 for the shape), at most 128
     y, err : arrays like ell -- data and their 1-sigma errors (> 0)
+    model : callable ``model(alpha_array, ell) -> F`` (shape (len(alpha), len(ell))), optional -- default the
+        white-noise ``F_l(alpha; k_ratio)`` with g_out = source = 1 (:func:`qlt_shape_table`); :func:`reading_model`
+        gives the steady state of any spectrum in units of the time (``C_l = s F_l``)
 
     Returns a dict: alpha, alpha_err (Delta chi^2 = 1 half width times sqrt(chi2/dof) when that exceeds 1; nan when
     the minimum lies at a grid edge, where alpha is only a bound), alpha_lo, alpha_hi (the raw Delta chi^2 = 1
@@ -189,10 +258,13 @@ def fit_alpha(ell, y, err, *, shape=False, k_ratio=_K_OUT / _K_IN):
     if not np.all(np.isfinite(err) & (err > 0)):
         raise ValueError(f"err={err.tolist()}: errors must be finite and > 0")
 
+    if model is None:
+        def model(a, ells):
+            return _model(a, ells, k_ratio)
     fine = np.linspace(np.log(ALPHA_MIN), np.log(ALPHA_MAX_FIT), 1201)
-    m = _model(np.exp(fine), ell, k_ratio)
+    m = model(np.exp(fine), ell)
     if shape:
-        m = m / _model(np.exp(fine), np.array([1]), k_ratio)
+        m = m / model(np.exp(fine), np.array([1]))
     c2 = np.sum(((y - m) / err) ** 2, axis=1)
     i = int(np.argmin(c2))
     # parabola through the three grid points around the minimum (the grid step is 0.4 % in alpha)
@@ -258,9 +330,10 @@ def _figure_times(omega_t):
 
 
 # ---------------------------------------------------------------------------------------------- comparison
-def qlt_comparison(ens, figdir=None, k_sigma: float = K_SIGMA) -> Comparison:
+def qlt_comparison(ens, figdir=None, k_sigma: float = K_SIGMA, *, figure_name: str = "qlt") -> Comparison:
     """The simulated C-hat_l of a stored 003-like ensemble (numerics.storage.Ensemble of :func:`qlt_config`, or any
-    object with ``config``, ``times``, ``cross_cl``, ``moments``, ``nside``) against QLT's steady state.
+    object with ``config``, ``times``, ``cross_cl``, ``moments``, ``nside``) against QLT's steady state for the
+    ensemble's own spectrum (:func:`matching_spectrum`: white noise, per ln k, or a table).
 
     Needs no regular field, at least 3 realizations and 2 recorded times.  See the module docstring for the
     observable, the fit and the verdict.
@@ -274,11 +347,11 @@ def qlt_comparison(ens, figdir=None, k_sigma: float = K_SIGMA) -> Comparison:
         raise ValueError(f"realizations={R}: the jackknife errors need at least 3")
     if times.size < 2:
         raise ValueError(f"times: need at least 2 recorded times (got {times.size})")
-    absolute = cfg.spectrum == "white-noise"
-    k_out, k_in = float(cfg.k_min), float(cfg.k_max)
-    k_ratio = k_out / k_in
-    omega_rms = float(cfg.rms) / float(cfg.rigidity)
-    g_out = float(qlt.g_out_from_rms(omega_rms, k_out, k_in)) if absolute else float("nan")
+    reading, spec = matching_spectrum(cfg)
+    model = reading_model(spec)
+    white = reading == "white-noise"
+    k_in = spec.k_in
+    g_out = spec.params["g_out"] if white else float("nan")
     g = np.asarray(cfg.gradients[0], dtype=float)
     g2 = float(g @ g)
     L = min(int(np.asarray(ens.cross_cl).shape[-1]) - 1, L_FIT)
@@ -291,64 +364,59 @@ def qlt_comparison(ens, figdir=None, k_sigma: float = K_SIGMA) -> Comparison:
     def y_all(mask):
         hat, _, K, _, _ = _spectra(ens, mask, g)
         s = (8 * np.pi / 3) * K * g2
-        if absolute:
-            y = hat[:, 1:L + 1] * g_out / s[:, None]
-        else:
-            y = hat[:, 1:L + 1] / hat[:, 1:2]
-        return y.ravel()
+        return (hat[:, 1:L + 1] / s[:, None]).ravel()
 
     yv, ye = _jackknife(y_all, R)
     Y, YE = yv.reshape(times.size, L), ye.reshape(times.size, L)
     hat, floor, K, total, c0 = _spectra(ens, np.ones(R, bool), g)
     _, K_err = _jackknife(lambda m: _spectra(ens, m, g)[2], R)
 
-    # primary fit
-    use = ell >= (1 if absolute else 2)
-    fit = fit_alpha(ell[use], Y[k_last, use], YE[k_last, use], shape=not absolute, k_ratio=k_ratio)
-    # the shape fit (always) and the fit with the printed source factor
+    # primary fit: the absolute level y_l = C-hat_l / s against F_l(alpha)
+    fit = fit_alpha(ell, Y[k_last], YE[k_last], model=model)
+    # the shape fit and the fit with the printed source factor
     shp, shp_err = _jackknife(lambda m: (lambda h: h[k_last, 2:L + 1] / h[k_last, 1])(_spectra(ens, m, g)[0]), R)
-    shape_fit = fit_alpha(ell[1:], shp, shp_err, shape=True, k_ratio=k_ratio)
-    printed = fit_alpha(ell, 3 * Y[k_last], 3 * YE[k_last], k_ratio=k_ratio) if absolute else None
+    shape_fit = fit_alpha(ell[1:], shp, shp_err, shape=True, model=model)
+    printed = fit_alpha(ell, 3 * Y[k_last], 3 * YE[k_last], model=model)
 
     def alpha_of(mask):
         y = y_all(mask).reshape(times.size, L)[k_last]
-        return [fit_alpha(ell[use], y[use], YE[k_last, use], shape=not absolute, k_ratio=k_ratio)["alpha"]]
+        return [fit_alpha(ell, y, YE[k_last], model=model)["alpha"]]
 
     alpha_jk_err = float(_jackknife(alpha_of, R)[1][0])
 
     # convergence between the last two times (same realizations: jackknife of the difference)
     d_full, d_err = _jackknife(lambda m: (lambda y: y[k_last] - y[k_last - 1])(y_all(m).reshape(times.size, L)), R)
-    ok = use & np.isfinite(d_err) & (d_err > 0)
+    ok = np.isfinite(d_err) & (d_err > 0)
     chi2_conv = float(np.sum((d_full[ok] / d_err[ok]) ** 2))
     p_conv = float(stats.chi2.sf(chi2_conv, int(ok.sum())))
     z_fit, z_conv = _sigma_equivalent(fit["chi2"], fit["dof"]), _sigma_equivalent(chi2_conv, int(ok.sum()))
     error = float(max(z_fit, z_conv))
 
     s_last = (8 * np.pi / 3) * K[k_last] * g2
-    model_fit = _model(fit["alpha"], ell, k_ratio)
-    model_paper = _model(PAPER_ALPHA, ell, k_ratio)
-    norm = s_last / g_out if absolute else 1.0
+    model_fit = model(fit["alpha"], ell)
+    model_paper = model(PAPER_ALPHA, ell)
     dc0 = float((c0[k_last] - c0[k_last - 1]) / (times[k_last] - times[k_last - 1]))
-    k_qlt_fit = qlt_k(fit["alpha"], k_out, k_in, omega_rms)
-    k_qlt_paper = qlt_k(PAPER_ALPHA, k_out, k_in, omega_rms)
+    k_qlt_fit = qlt_k(fit["alpha"], spectrum=spec)
+    k_qlt_paper = qlt_k(PAPER_ALPHA, spectrum=spec)
     c1_std = 4 * np.pi * K[k_last] ** 2 * g2
     fig_idx = _figure_times(omega_t)
-    chat_err = YE * ((8 * np.pi / 3) * K * g2 / g_out)[:, None] if absolute else YE * np.abs(hat[:, 1:2])
+    chat_err = YE * ((8 * np.pi / 3) * K * g2)[:, None]
+    verdict = "pass" if np.isfinite(error) and error <= k_sigma else "fail"
 
     measured = {
-        "reading": "white-noise (E const per unit k)" if absolute else f"{cfg.spectrum} (not white noise)",
-        "observable": ("absolute: y_l = C-hat_l g_out / ((8 pi/3) K |g|^2) vs F_l(alpha)" if absolute
-                       else "shape: C-hat_l / C-hat_1 (l >= 2) vs F_l/F_1"),
+        "reading": reading, "spectrum": repr(spec),
+        "observable": "absolute: y_l = C-hat_l / ((8 pi/3) K |g|^2) vs F_l(alpha) = C_l^QLT/s (units of r_g)",
         "alpha": fit["alpha"], "alpha_err": fit["alpha_err"], "alpha_err_method": "Delta chi^2 = 1 (x sqrt(chi2/dof) if > 1)",
+        "delta_t": fit["alpha"] / k_in, "delta_t_err": fit["alpha_err"] / k_in,
         "alpha_interval_dchi2_1": [fit["alpha_lo"], fit["alpha_hi"]], "alpha_jackknife_err": alpha_jk_err,
         "alpha_at_grid_edge": fit["at_edge"], "alpha_bound": _bound(fit), "alpha_grid": [ALPHA_MIN, ALPHA_MAX_FIT],
-        "chi2": fit["chi2"], "dof": fit["dof"], "p_value": fit["p_value"], "fit_sigma": z_fit,
-        "chi2_scan": fit["chi2_grid"],
+        "chi2": fit["chi2"], "dof": fit["dof"], "chi2_dof": fit["chi2"] / max(fit["dof"], 1), "p_value": fit["p_value"],
+        "fit_sigma": z_fit, "chi2_scan": fit["chi2_grid"],
         "shape_alpha": shape_fit["alpha"], "shape_alpha_err": shape_fit["alpha_err"], "shape_chi2": shape_fit["chi2"],
         "shape_dof": shape_fit["dof"], "shape_p_value": shape_fit["p_value"],
         "shape_c2_over_c1": float(shp[0]), "shape_c2_over_c1_err": float(shp_err[0]),
         "convergence_chi2": chi2_conv, "convergence_dof": int(ok.sum()), "convergence_p_value": p_conv,
-        "convergence_sigma": z_conv,
+        "convergence_sigma": z_conv, "verdict": verdict,
         "omega_t": omega_t, "fit_omega_t": float(omega_t[k_last]), "figure_omega_t": omega_t[fig_idx],
         "ell": ell, "c_hat": hat[:, 1:L + 1], "c_hat_err": chat_err,
         "y": Y, "y_err": YE, "noise_floor": floor,
@@ -356,32 +424,30 @@ def qlt_comparison(ens, figdir=None, k_sigma: float = K_SIGMA) -> Comparison:
         "C0": c0, "dC0_dT_last": dc0, "total_power_rate_8piK": float(8 * np.pi * K[k_last] * g2),
         "c1_over_fick_dipole": float(hat[k_last, 1] / c1_std),
         "realizations": R, "nside": int(ens.nside),
+        "source_s": float(s_last), "g_out": g_out, "three_s": float(3 * s_last),
+        "alpha_printed_source": printed["alpha"], "alpha_printed_source_err": printed["alpha_err"],
+        "chi2_printed_source": printed["chi2"],
     }
-    if absolute:
-        measured.update({"source_s": float(s_last), "g_out": g_out, "three_s": float(3 * s_last),
-                         "alpha_printed_source": printed["alpha"], "alpha_printed_source_err": printed["alpha_err"],
-                         "chi2_printed_source": printed["chi2"]})
     expected = {
         "alpha_paper": PAPER_ALPHA,
-        "c_hat_qlt_at_fitted_alpha": model_fit * norm if absolute else model_fit[1:] / model_fit[0],
-        "c_hat_qlt_at_alpha_50": model_paper * norm if absolute else model_paper[1:] / model_paper[0],
+        "c_hat_qlt_at_fitted_alpha": model_fit * s_last,
+        "c_hat_qlt_at_alpha_50": model_paper * s_last,
         "shape_qlt_at_fitted_alpha": model_fit[1:] / model_fit[0],
-        "qlt_c2_over_c1_range_alpha_1_150": [float(v) for v in _c2c1_range(k_ratio)],
-        "dC0_dT_qlt": float(3 * s_last) if absolute else None,
+        "qlt_c2_over_c1_range_alpha_1_150": [float(v) for v in _c2c1_range(model)],
+        "dC0_dT_qlt": float(3 * s_last),
     }
-    figs = _figure(ens, omega_t, fig_idx, ell, hat, YE, floor, K, g2, g_out, fit, absolute, k_ratio, figdir) \
+    figs = _figure(ens, omega_t, fig_idx, ell, hat, YE, floor, K, g2, fit, model, reading, figdir, figure_name) \
         if figdir is not None else []
-    notes = _notes(measured, fit, shape_fit, absolute, k_sigma)
+    notes = _notes(measured, fit, shape_fit, model, k_sigma)
     return Comparison(
         name="qlt",
-        title="Quasi-linear theory: simulated C-hat_l (no B0, white noise) against the QLT steady state of 003 eq. (3.7)",
+        title=f"Quasi-linear theory: simulated C-hat_l (no B0, {reading}) against the QLT steady state of 003 eq. (3.7)",
         measured=measured, expected=expected, error=error, tolerance=float(k_sigma),
         method=(f"{R} realizations of '{cfg.name}' (nside {ens.nside}), C-hat_l = <C_l> - noise floor of dI = g.r(-T); "
-                + ("fit of y_l = C-hat_l g_out/((8 pi/3) K |g|^2) (K: running TGK trace/3, g_out from the RMS field) "
-                   if absolute else "fit of C-hat_l/C-hat_1 ")
-                + f"to QLT's F_l(alpha) for l = {int(ell[use][0])}..{L} at Omega T = {omega_t[k_last]:.4g}; jackknife errors "
-                f"per l, multipole covariance neglected; alpha_err from Delta chi^2 = 1 (x sqrt(chi2/dof) if > 1). "
-                f"error = max(fit, convergence) in sigma-equivalents (normal quantile of the chi^2 p-values; "
+                "fit of y_l = C-hat_l/((8 pi/3) K |g|^2) (K: running TGK trace/3) to QLT's steady state F_l(alpha) for the "
+                f"ensemble's own spectrum ({spec!r}; alpha = k_in dT) for l = 1..{L} at Omega T = {omega_t[k_last]:.4g}; "
+                "jackknife errors per l, multipole covariance neglected; alpha_err from Delta chi^2 = 1 (x sqrt(chi2/dof) "
+                "if > 1). error = max(fit, convergence) in sigma-equivalents (normal quantile of the chi^2 p-values; "
                 f"convergence: y(T_last) - y(T_prev)); pass iff <= k = {k_sigma:g}."),
         figures=figs, notes=notes,
         headline={"alpha": fit["alpha"], "alpha_err": fit["alpha_err"]},
@@ -395,36 +461,33 @@ def _bound(fit):
     return f"alpha >= {ALPHA_MAX_FIT:g}" if fit["alpha"] > math.sqrt(ALPHA_MIN * ALPHA_MAX_FIT) else f"alpha <= {ALPHA_MIN:g}"
 
 
-def _c2c1_range(k_ratio):
-    alphas, F = qlt_shape_table(float(k_ratio), L_FIT)
+def _c2c1_range(model):
+    alphas = np.geomspace(ALPHA_MIN, ALPHA_MAX_FIT, _N_GRID)
+    F = model(alphas, np.array([1, 2]))
     r = F[:, 1] / F[:, 0]
     return r.min(), r.max()
 
 
-def _notes(m, fit, shape_fit, absolute, k_sigma):
-    parts = []
+def _notes(m, fit, shape_fit, model, k_sigma):
+    parts = [f"Reading: {m['reading']} ({m['spectrum']})."]
     if fit["at_edge"]:
         head = f"Best fit at the edge of the alpha range [{ALPHA_MIN:g}, {ALPHA_MAX_FIT:g}]: {_bound(fit)} (a bound, no error)"
     else:
-        head = f"Fitted alpha = {fit['alpha']:.3g} +- {fit['alpha_err']:.2g}"
+        head = f"Fitted alpha = {fit['alpha']:.3g} +- {fit['alpha_err']:.2g} (dT = {m['delta_t']:.3g} +- {m['delta_t_err']:.2g})"
     parts.append(f"{head}; chi2/dof = {fit['chi2']:.1f}/"
                  f"{fit['dof']} (p = {fit['p_value']:.2g}); convergence chi2/dof = {m['convergence_chi2']:.1f}/"
                  f"{m['convergence_dof']} (p = {m['convergence_p_value']:.2g}).")
-    lo, hi = _c2c1_range(1e-5)
+    lo, hi = _c2c1_range(model)
     parts.append(f"Shape: C-hat_2/C-hat_1 = {m['shape_c2_over_c1']:.3g} +- {m['shape_c2_over_c1_err']:.2g} at Omega T = "
                  f"{m['fit_omega_t']:.3g}; QLT gives {lo:.3f}..{hi:.3f} for alpha in [{ALPHA_MIN:g}, {ALPHA_MAX_FIT:g}]; "
                  f"shape-only fit chi2/dof = {shape_fit['chi2']:.1f}/{shape_fit['dof']} (p = {shape_fit['p_value']:.2g}).")
     parts.append(f"K(T_last) = {m['K'][-1]:.3g} +- {m['K_err'][-1]:.2g} r_g; QLT's single-particle K = 1/(3 nu) is "
                  f"{m['K_qlt_at_alpha_50']:.3g} r_g at alpha = 50 and {m['K_qlt_at_fitted_alpha']:.3g} at the fitted alpha. "
-                 f"C-hat_1 / (4 pi K^2 |g|^2) = {m['c1_over_fick_dipole']:.3g} (QLT: ~4.5 for alpha >= 30).")
-    if absolute:
-        parts.append(f"Monopole: dC_0/dT = {m['dC0_dT_last']:.3g} between the last two times against QLT's 3 s = "
-                     f"{m['three_s']:.3g} (= the total-power growth 8 pi K |g|^2 = {m['total_power_rate_8piK']:.3g}): in the "
-                     "simulation the power goes to small scales, not into C_0.  With the printed source (8 pi/9) K |grad f|^2 "
-                     f"the fit gives alpha = {m['alpha_printed_source']:.3g} (chi2 = {m['chi2_printed_source']:.1f}).")
-    else:
-        parts.append("Not white noise: the white-noise QLT has no g_out for this spectrum, so only the shape is fitted; "
-                     "a pass would not validate the white-noise QLT.")
+                 f"C-hat_1 / (4 pi K^2 |g|^2) = {m['c1_over_fick_dipole']:.3g}.")
+    parts.append(f"Monopole: dC_0/dT = {m['dC0_dT_last']:.3g} between the last two times against QLT's 3 s = "
+                 f"{m['three_s']:.3g} (= the total-power growth 8 pi K |g|^2 = {m['total_power_rate_8piK']:.3g}).  With the "
+                 f"printed source (8 pi/9) K |grad f|^2 the fit gives alpha = {m['alpha_printed_source']:.3g} "
+                 f"(chi2 = {m['chi2_printed_source']:.1f}).")
     parts.append(f"Verdict at k = {k_sigma:g}: QLT "
                  + ("describes" if m["fit_sigma"] <= k_sigma else "does NOT describe")
                  + " the latest-time spectrum, and the spectrum "
@@ -432,7 +495,7 @@ def _notes(m, fit, shape_fit, absolute, k_sigma):
     return " ".join(parts)
 
 
-def _figure(ens, omega_t, idx, ell, hat, YE, floor, K, g2, g_out, fit, absolute, k_ratio, figdir):
+def _figure(ens, omega_t, idx, ell, hat, YE, floor, K, g2, fit, model, reading, figdir, name="qlt"):
     import matplotlib.pyplot as plt
 
     fig, axes = plt.subplots(1, 2, figsize=(11, 4.4))
@@ -440,7 +503,7 @@ def _figure(ens, omega_t, idx, ell, hat, YE, floor, K, g2, g_out, fit, absolute,
     L = ell.size
     for j, k in enumerate(idx):
         s = (8 * np.pi / 3) * K[k] * g2
-        err = YE[k] * (s / g_out if absolute else abs(hat[k, 1]))
+        err = YE[k] * s
         pos = hat[k, 1:L + 1] > 0
         ax.errorbar(ell[pos] * (1 + 0.03 * (j - 1)), hat[k, 1:L + 1][pos], yerr=err[pos], fmt="o", ms=3, color=f"C{j}",
                     label=rf"$\Omega T$ = {omega_t[k]:.3g}")
@@ -448,25 +511,23 @@ def _figure(ens, omega_t, idx, ell, hat, YE, floor, K, g2, g_out, fit, absolute,
     k = idx[-1]
     s = (8 * np.pi / 3) * K[k] * g2
     fine = np.arange(1, L + 1)
-    if absolute:
-        for a, ls in zip((3.0, 10.0, 50.0, 150.0), (":", "-.", "--", (0, (1, 3)))):
-            ax.plot(fine, _model(a, fine, k_ratio) * s / g_out, color="0.5", lw=1, ls=ls, label=rf"QLT $\alpha$ = {a:g}")
-        ax.plot(fine, _model(fit["alpha"], fine, k_ratio) * s / g_out, color="k", lw=1.6,
-                label=rf"QLT best fit $\alpha$ = {fit['alpha']:.3g}")
+    styles = ((3.0, ":"), (10.0, "-."), (50.0, "--"), (150.0, (0, (5, 2, 1, 2, 1, 2))))
+    for a, ls in styles:
+        ax.plot(fine, model(a, fine) * s, color="0.5", lw=1, ls=ls, label=rf"QLT $\alpha$ = {a:g}")
+    ax.plot(fine, model(fit["alpha"], fine) * s, color="k", lw=1.6, label=rf"QLT best fit $\alpha$ = {fit['alpha']:.3g}")
     ax.set_xscale("log")
     ax.set_yscale("log")
     ax.set_xlabel(r"$\ell$")
     ax.set_ylabel(r"$\hat C_\ell$ (noise floor removed; dashed: floor)")
-    ax.set_title(f"{ens.config.name}: QLT with s = (8π/3)K(T_last)|g|², g_out from the RMS" if absolute
-                 else f"{ens.config.name}")
+    ax.set_title(f"{ens.config.name} ({reading}): QLT with s = (8π/3)K(T_last)|g|²")
     ax.legend(fontsize=7)
     ax = axes[1]
     for j, k in enumerate(idx):
         shape = hat[k, 1:L + 1] / hat[k, 1]
         pos = shape > 0
         ax.plot(ell[pos], shape[pos], "o", ms=3, color=f"C{j}", label=rf"$\Omega T$ = {omega_t[k]:.3g}")
-    for a, ls in zip((3.0, 10.0, 50.0, 150.0), (":", "-.", "--", (0, (1, 3)))):
-        m = _model(a, fine, k_ratio)
+    for a, ls in styles:
+        m = model(a, fine)
         ax.plot(fine, m / m[0], color="0.5", lw=1, ls=ls, label=rf"QLT $\alpha$ = {a:g}")
     ax.set_xscale("log")
     ax.set_yscale("log")
@@ -475,6 +536,53 @@ def _figure(ens, omega_t, idx, ell, hat, YE, floor, K, g2, g_out, fit, absolute,
     ax.set_title("shape")
     ax.legend(fontsize=7)
     fig.tight_layout()
-    figs = _savefig(fig, figdir, "qlt")
+    figs = _savefig(fig, figdir, name)
     plt.close(fig)
     return figs
+
+
+#: keys of each reading's entry in ``measured['readings']`` (and so in results.json)
+READING_KEYS = ("alpha", "alpha_err", "delta_t", "delta_t_err", "chi2_dof", "shape_c2_c1", "shape_c2_c1_err", "verdict",
+                "fit_sigma", "convergence_sigma", "alpha_bound", "K_last", "K_last_err", "K_qlt_at_fitted_alpha",
+                "realizations", "nside", "fit_omega_t", "spectrum")
+
+
+def _reading_entry(m: dict) -> dict:
+    out = {key: m.get(key) for key in READING_KEYS}
+    out.update(shape_c2_c1=m["shape_c2_over_c1"], shape_c2_c1_err=m["shape_c2_over_c1_err"], K_last=float(m["K"][-1]),
+               K_last_err=float(m["K_err"][-1]))
+    if m["alpha_at_grid_edge"]:  # a bound is not a value (issue 21): no error, and the bound in words
+        out.update(alpha_err=None, delta_t_err=None)
+    return out
+
+
+def qlt_readings_comparison(ensembles: dict, figdir=None, k_sigma: float = K_SIGMA) -> Comparison:
+    """003 Sec. 4 under each reading of its "white noise": ``ensembles`` maps a reading ('white-noise', 'per-ln-k')
+    to its ensemble; each is compared with QLT for its own spectrum (:func:`qlt_comparison`).  The entry keeps the
+    white-noise reading's numbers at the top (``alpha``, ``fit_sigma``, ...) and every reading's in
+    ``measured['readings'][reading]`` (keys :data:`READING_KEYS`).  The error is the largest of the readings'."""
+    if not ensembles:
+        raise ValueError("ensembles: need at least one reading")
+    for reading in ensembles:
+        if reading not in READINGS:
+            raise ValueError(f"reading={reading!r}: must be one of {', '.join(READINGS)}")
+    comps = {}
+    for reading, ens in ensembles.items():
+        comps[reading] = qlt_comparison(ens, figdir, k_sigma, figure_name="qlt" if reading == "white-noise" else
+                                        f"qlt-{reading}")
+        got = comps[reading].measured["reading"]
+        if got != reading:
+            raise ValueError(f"ensembles[{reading!r}]: its spectrum reads as {got!r}")
+    first = comps.get("white-noise", next(iter(comps.values())))
+    measured = dict(first.measured)
+    measured["readings"] = {r: _reading_entry(c.measured) for r, c in comps.items()}
+    expected = {r: c.expected for r, c in comps.items()}
+    error = float(max(c.error for c in comps.values()))
+    figs = [f for c in comps.values() for f in c.figures]
+    notes = " ".join(f"[{r}] {c.notes}" for r, c in comps.items())
+    method = " ".join(f"[{r}] {c.method}" for r, c in comps.items()) + \
+        " The comparison's error is the largest of the readings' errors."
+    return Comparison(name="qlt", title="Quasi-linear theory: 003 Fig. 1 under each reading of its white noise, QLT "
+                      "for the matching spectrum", measured=measured, expected=expected, error=error,
+                      tolerance=float(k_sigma), method=method, figures=figs, notes=notes,
+                      headline={"alpha": first.measured["alpha"], "alpha_err": first.measured["alpha_err"]})

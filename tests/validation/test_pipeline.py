@@ -73,6 +73,21 @@ def test_a_known_disagreement_is_strict(entry, expected):
     assert pipeline.outcome("qlt", entry) == expected
 
 
+def _readings(verdict, *pairs):
+    entry = _entry(verdict, pairs[0][0], pairs[0][1])
+    entry["measured"]["readings"] = {f"r{i}": {"fit_sigma": f, "convergence_sigma": c} for i, (f, c) in enumerate(pairs)}
+    return entry
+
+
+@pytest.mark.parametrize("entry,expected", [
+    (_readings("fail", (60.0, 0.5), (20.0, 1.0)), "known disagreement"),  # every reading: rejected and converged
+    (_readings("fail", (60.0, 0.5), (1.0, 1.0)), "FAIL"),                 # one reading fits: not the documented finding
+    (_readings("fail", (60.0, 0.5), (20.0, 4.0)), "FAIL"),                # one reading not converged
+])
+def test_the_known_disagreement_holds_for_every_reading(entry, expected):
+    assert pipeline.outcome("qlt", entry) == expected
+
+
 def test_other_comparisons_have_no_known_disagreement():
     assert pipeline.outcome("transition_matrix", _entry("fail", 60.0, 0.5)) == "FAIL"
     assert pipeline.outcome("transition_matrix", _entry("pass", 0.0, 0.0)) == "pass"

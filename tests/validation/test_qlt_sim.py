@@ -167,3 +167,55 @@ def test_tiny_backtracking_run_end_to_end(tmp_path):
     # <(g.r)^2> = <r_z r_z>: pixel-exact; isotropy makes it ~ K_sym up to the realization scatter of one axis
     assert np.allclose(sp.total_power.mean(axis=0) / (8 * np.pi * ens.times), d.symmetric[:, 2, 2], rtol=1e-10)
     assert np.all(ksym > 0)
+
+
+def _per_ln_k_spectrum(alpha):
+    """C-hat_l = s F_l(alpha) for QLT with the per-ln-k power law (steady_state directly, not the fit's table)."""
+    _, spec = qlt_sim.matching_spectrum(qlt_config("ci", reading="per-ln-k"))
+    F = qlt.steady_state(64, alpha, spectrum=spec)
+
+    def fn(ell, K):
+        return (8 * np.pi / 3) * K * F[ell - 1]
+    return fn
+
+
+def _synthetic_per_ln_k(fn, seed):
+    ens = _synthetic(fn, seed=seed)
+    ens.config = qlt_config("ci", reading="per-ln-k").replace(nside=NSIDE, realizations=R, omega_t=(100.0, 150.0))
+    return ens
+
+
+def test_matching_spectra_carry_the_simulated_rms():
+    for reading, kind in (("white-noise", "white-noise"), ("per-ln-k", "power-law")):
+        got, spec = qlt_sim.matching_spectrum(qlt_config("ci", reading=reading))
+        assert got == reading and spec.kind == kind and spec.mean_square == pytest.approx(1.0, rel=1e-12)
+    tk = np.geomspace(K_OUT, K_IN, 50)
+    other = qlt_config("ci").replace(spectrum="table", table_k=tuple(tk), table_e=tuple(tk ** -2.0))
+    reading, spec = qlt_sim.matching_spectrum(other)
+    assert reading == "table" and spec.kind == "tabulated" and spec.mean_square == pytest.approx(1.0, rel=1e-12)
+
+
+def test_per_ln_k_reading_gives_its_alpha_back():
+    """R = 20 fake realizations carrying QLT's per-ln-k steady state at alpha = 20 (10 % scatter): alpha within 3 sigma,
+    the verdict passes; the white-noise QLT would not describe the same data at the same alpha."""
+    c = qlt_comparison(_synthetic_per_ln_k(_per_ln_k_spectrum(20.0), seed=11))
+    m = c.measured
+    assert m["reading"] == "per-ln-k" and not m["alpha_at_grid_edge"]
+    assert abs(m["alpha"] - 20.0) < 3 * m["alpha_err"] and c.verdict == "pass"
+    assert m["delta_t"] == pytest.approx(m["alpha"] / K_IN)
+
+
+def test_readings_comparison_keeps_every_reading():
+    white = _synthetic(_qlt_spectrum(37.0), seed=12)
+    per = _synthetic_per_ln_k(_per_ln_k_spectrum(20.0), seed=13)
+    c = qlt_sim.qlt_readings_comparison({"white-noise": white, "per-ln-k": per})
+    r = c.measured["readings"]
+    assert set(r) == {"white-noise", "per-ln-k"} and set(qlt_sim.READING_KEYS) <= set(r["per-ln-k"])
+    assert abs(r["white-noise"]["alpha"] - 37.0) < 3 * r["white-noise"]["alpha_err"]
+    assert abs(r["per-ln-k"]["alpha"] - 20.0) < 3 * r["per-ln-k"]["alpha_err"]
+    assert c.error == pytest.approx(max(r["white-noise"]["fit_sigma"], r["white-noise"]["convergence_sigma"],
+                                        r["per-ln-k"]["fit_sigma"], r["per-ln-k"]["convergence_sigma"]))
+    with pytest.raises(ValueError, match="reads as"):
+        qlt_sim.qlt_readings_comparison({"per-ln-k": white})
+    with pytest.raises(ValueError, match="reading"):
+        qlt_sim.qlt_readings_comparison({"per-k": white})
