@@ -8,7 +8,7 @@
                    [--workers N | --dask ADDRESS] [--backend cpu|cuda] [--threads N] [--realizations N]
     aniso spectrum relative-diffusion --p P [--p P ...] --lmax L [--form stationary|printed] [--out DIR]
     aniso spectrum hierarchy --t T [--t T ...] --lmax L [--nu NU] [--out DIR]
-    aniso spectrum qlt --alpha A [--alpha A ...] --lmax L [--kout K --kin K] [--noise N] [--out DIR]
+    aniso spectrum qlt --alpha A [--alpha A ...] --lmax L [--kout K --kin K] [--index N] [--noise N] [--out DIR]
 
 Bad input prints one line on stderr and exits 2.
 """
@@ -136,16 +136,29 @@ def _spectrum_qlt(args) -> int:
     if args.noise is not None and not (np.isfinite(args.noise) and args.noise >= 0):
         raise ValueError(f"--noise={args.noise:g}: a noise power must be >= 0 (allowed range [0, inf))")
     k_in = np.inf if args.kin is None else args.kin
-    qlt._band(args.kout, k_in, allow_infinite=True)  # validates the band before any work
-    qlt.steady_state(2, alphas[0], args.kout, k_in, args.g_out, args.source)  # validates g_out, source
+    spectrum = None
+    if args.index is not None:  # a power law g = g_out (k/k_out)^index: validated before any work
+        if args.kin is None:
+            raise ValueError("--kin: required with --index (a power law needs a finite band [k_out, k_in])")
+        spectrum = qlt.Spectrum.power_law(args.kout, k_in, args.index, args.g_out)
+        qlt.steady_state(2, alphas[0], spectrum=spectrum, source=args.source)  # validates source, alpha
+    else:
+        qlt._band(args.kout, k_in, allow_infinite=True)  # validates the band before any work
+        qlt.steady_state(2, alphas[0], args.kout, k_in, args.g_out, args.source)  # validates g_out, source
     ells = np.arange(1, int(args.lmax) + 1)
     cols = {}
     for a in alphas:
         print(f"alpha = {a:g} ...", file=sys.stderr, flush=True)
-        cols[f"alpha={a:g}"] = qlt.steady_state(int(args.lmax), a, args.kout, k_in, args.g_out, args.source)
+        cols[f"alpha={a:g}"] = (qlt.steady_state(int(args.lmax), a, args.kout, k_in, args.g_out, args.source)
+                                if spectrum is None else
+                                qlt.steady_state(int(args.lmax), a, spectrum=spectrum, source=args.source))
     band = "k_in -> inf (the paper's limit)" if np.isinf(k_in) else f"k_out = {args.kout:g}, k_in = {k_in:g}"
-    title = (f"QLT steady state C_l (003 eq. 3.7), {band}, source/g_out = {args.source / args.g_out:g}; "
-             "the monopole grows at dC_0/dt = 3 source")
+    if spectrum is None:
+        title = (f"QLT steady state C_l (003 eq. 3.7), white noise, {band}, source/g_out = {args.source / args.g_out:g}; "
+                 "the monopole grows at dC_0/dt = 3 source")
+    else:
+        title = (f"QLT steady state C_l (003 eq. 3.7), g = g_out (k/k_out)^{args.index:g}, {band}, g_out = {args.g_out:g}, "
+                 f"source = {args.source:g}, dT = alpha/k_in; the monopole grows at dC_0/dt = 3 source")
     names = list(cols)
     if args.noise is not None:
         for n in list(names):
@@ -468,6 +481,8 @@ def main(argv=None) -> int:
     p.add_argument("--kout", type=float, default=1.0, help="qlt: outer wavenumber k_out > 0 (default 1)")
     p.add_argument("--kin", type=float, help="qlt: inner wavenumber k_in > k_out (default: the limit k_in -> inf)")
     p.add_argument("--g-out", dest="g_out", type=float, default=1.0, help="qlt: white-noise level g_out > 0 (default 1)")
+    p.add_argument("--index", type=float, help="qlt: a power law g = g_out (k/k_out)^index instead of white noise "
+                   "(|index| <= 10, e.g. -1 equal power per ln k, -5/3 Kolmogorov; needs --kin)")
     p.add_argument("--source", type=float, default=1.0,
                    help="qlt: s = (8 pi/3) K |grad f|^2 > 0 (corrected 003 (3.7); default 1)")
     p.add_argument("--noise", type=float, help="qlt: also show C_l + N for a flat noise power N >= 0")

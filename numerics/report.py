@@ -148,16 +148,34 @@ def _fmt(x) -> str:
     return f"{x:.3g}" if isinstance(x, float) else str(x)
 
 
+def _reading(name: str, r: dict) -> str:
+    """One reading of a comparison with several ('white-noise: alpha >= 150, chi2/dof = 88, C2/C1 = 0.05 ± 0.05')."""
+    alpha = r.get("alpha_bound") or (f"alpha = {_fmt(r.get('alpha'))}"
+                                     + (f" ± {_fmt(r['alpha_err'])}" if r.get("alpha_err") is not None else ""))
+    shape = f"C2/C1 = {_fmt(r.get('shape_c2_c1'))} ± {_fmt(r.get('shape_c2_c1_err'))}" if "shape_c2_c1" in r else ""
+    parts = [alpha, f"chi2/dof = {_fmt(r.get('chi2_dof'))}", shape, r.get("verdict") or ""]
+    return f"{name}: " + ", ".join(p for p in parts if p)
+
+
 def _headline(c: dict, names) -> str:
-    """'p = 0.28 ± 0.2, ...': the headline numbers of a comparison entry, errors paired with their values."""
+    """'p = 0.28 ± 0.2, ...': the headline numbers of a comparison entry, errors paired with their values; a value at
+    the edge of its fit range is shown as the bound it is (``measured['<key>_bound']``), per-reading entries (a dict of
+    dicts) one reading after the other."""
     keys = [k for k in names if k in c]
     parts = []
     for k in keys:
         if k.endswith(("_err", "_sem")) and k[:-4] in keys:
             continue
+        if isinstance(c[k], dict):
+            parts.extend(_reading(name, r) for name, r in c[k].items() if isinstance(r, dict))
+            continue
+        bound = (c.get("measured") or {}).get(f"{k}_bound")
+        if bound:
+            parts.append(str(bound))
+            continue
         err = next((c[k + suffix] for suffix in ("_err", "_sem") if k + suffix in keys), None)
         parts.append(f"{k} = {_fmt(c[k])}" + (f" ± {_fmt(err)}" if err is not None else ""))
-    return ", ".join(parts)
+    return "; ".join(parts) if any(isinstance(c[k], dict) for k in keys) else ", ".join(parts)
 
 
 def _groups(results):

@@ -224,3 +224,30 @@ def test_power_law_steady_state_is_positive_and_decreasing():
 def test_bad_input_is_refused_with_the_argument_named(call, match):
     with pytest.raises(ValueError, match=match):
         call()
+
+
+def _cli(*args):
+    import subprocess
+    import sys
+    return subprocess.run([sys.executable, "-m", "numerics.cli", "spectrum", "qlt", *args], capture_output=True, text=True)
+
+
+def test_cli_power_law_steady_state(tmp_path):
+    proc = _cli("--alpha", "20", "--lmax", "6", "--kout", "0.01", "--kin", "10", "--index", "-1", "--g-out", "2",
+                "--out", str(tmp_path))
+    assert proc.returncode == 0, proc.stderr
+    table = np.loadtxt(tmp_path / "qlt.csv", delimiter=",", skiprows=1)
+    direct = qlt.steady_state(6, 20.0, spectrum=qlt.Spectrum.power_law(0.01, 10.0, -1.0, 2.0))
+    assert np.max(np.abs(table[:, 1] / direct - 1)) <= 1e-10 and (tmp_path / "qlt.png").exists()
+
+
+@pytest.mark.parametrize("args,match", [
+    (("--index", "-1"), "--kin"),
+    (("--index", "nan", "--kin", "10"), "index"),
+    (("--index", "-1", "--kout", "20", "--kin", "10"), "k_in"),
+    (("--index", "-1", "--kin", "10", "--g-out", "-1"), "g_out"),
+])
+def test_cli_bad_spectrum_is_one_line_and_exit_2(args, match, tmp_path):
+    proc = _cli("--alpha", "5", "--lmax", "6", *args, "--out", str(tmp_path / "o"))
+    assert proc.returncode == 2 and match in proc.stderr and len(proc.stderr.strip().splitlines()) == 1, proc.stderr
+    assert not (tmp_path / "o").exists()
