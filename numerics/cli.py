@@ -409,6 +409,13 @@ def _bench_kernels() -> dict:
         qlt._series_matrix.cache_clear()
         return qlt.steady_state(64, 50.0, 1.0, np.inf)
 
+    kolmogorov = qlt.Spectrum.power_law(1e-3, 1e2, -5 / 3)
+
+    def qlt_power_law_cold():
+        qlt._geometry.cache_clear()
+        qlt._series_matrix.cache_clear()
+        return qlt.steady_state(64, delta_t=0.5, spectrum=kolmogorov)
+
     sweep = np.geomspace(5.0, 200.0, 10)
 
     def qlt_sweep():
@@ -431,6 +438,7 @@ def _bench_kernels() -> dict:
         "hierarchy.spectrum (l <= 100 x 1000 times)": (100_000, lambda: hierarchy.spectrum(100, times)),
         "qlt.steady_state cold (lmax = 64, alpha = 50; Wigner tensors, kappa, solve)": (64, qlt_cold),
         "qlt.steady_state alpha sweep (lmax = 64, 10 alphas in [5, 200])": (10, qlt_sweep),
+        "qlt.steady_state cold, power law (lmax = 64, g ~ k^-5/3 on [1e-3, 1e2], dT = 0.5)": (64, qlt_power_law_cold),
         f"wigner.wigner_6j tensor {{2 l0 l0; l lA lB}}, lmax = 64 ({int(keep.sum())} symbols)":
             (int(keep.sum()), lambda: wigner.wigner_6j(*six_args)),
         "partial_sky.transfer (lmax = 100, band [-25, 65] deg)": (101 * 101, lambda: partial_sky.transfer(100, -25.0, 65.0)),
