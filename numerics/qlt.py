@@ -51,8 +51,8 @@ from numerics import _validate as check
 from numerics.kernels import qlt as _k
 from numerics.wigner import wigner_3j_zero, wigner_6j
 
-__all__ = ["Spectrum", "lambda_l", "kappa", "mixing_matrices", "transition_matrix", "steady_state", "g_out_from_rms",
-           "j_integral", "LMAX", "ELL_MAX", "ALPHA_MAX"]
+__all__ = ["Spectrum", "lambda_l", "kappa", "mixing_matrices", "transition_matrix", "steady_state",
+           "steady_state_from_rates", "g_out_from_rms", "j_integral", "LMAX", "ELL_MAX", "ALPHA_MAX"]
 
 #: Largest lmax of the transition matrix and the steady state.
 LMAX = 128
@@ -678,6 +678,25 @@ def transition_matrix(lmax, delta_t, k_out=None, k_in=None, g_out=1.0, *, spectr
     return -(2 * M["1a"] + M["1c0"] + M["1c2"]) / float(delta_t)
 
 
+def steady_state_from_rates(A, source=1.0, closure="conservative") -> np.ndarray:
+    """The steady state of (3.7), ``sum_{l0 >= 1} A_{l l0} C_l0 = source delta_{l1}`` for l >= 1, from any transition
+    matrix ``A`` (square, rows l and columns l0 = 0..n-1, a rate: 1/time), e.g. ``(1 - M(dT))/dT`` of a *measured*
+    propagator.  Returns C_1..C_{n-1} in units of source x time.  ``closure`` as in :func:`steady_state`
+    ("conservative": what a column loses beyond the truncation stays at l0).  Raises ValueError for a matrix that is
+    not square (n >= 3), not finite, singular, or gives non-positive power.
+
+    >>> A = transition_matrix(16, 0.1, 1e-3, 1e2)
+    >>> bool(np.allclose(steady_state_from_rates(A), steady_state(16, 10.0, 1e-3, 1e2), rtol=1e-12))
+    True
+    """
+    A = check.finite("A", A)
+    if A.ndim != 2 or A.shape[0] != A.shape[1] or A.shape[0] < 3:
+        raise ValueError(f"A=array of shape {A.shape}: expected a square matrix with at least 3 rows (l = 0..2)")
+    source = float(check.positive("source", source)) if np.ndim(source) == 0 else _scalar_error("source")
+    check.choice("closure", closure, ("conservative", "absorbing"))
+    return _solve_steady(A, source, closure, "A")
+
+
 def _solve_steady(A: np.ndarray, source: float, closure: str, what: str) -> np.ndarray:
     lmax = A.shape[0] - 1
     if closure == "conservative":
@@ -685,9 +704,12 @@ def _solve_steady(A: np.ndarray, source: float, closure: str, what: str) -> np.n
         A = A - np.diag((w @ A) / w)  # what the column loses beyond lmax stays at l0
     rhs = np.zeros(lmax)
     rhs[0] = source
-    C = np.linalg.solve(A[1:, 1:], rhs)
-    if np.any(C <= 0):
-        bad = int(np.argmax(C <= 0)) + 1
+    try:
+        C = np.linalg.solve(A[1:, 1:], rhs)
+    except np.linalg.LinAlgError:
+        raise ValueError(f"{what}: the rates restricted to l, l0 >= 1 are singular (no decay: no steady state)") from None
+    if not np.all(np.isfinite(C)) or np.any(C <= 0):
+        bad = int(np.argmax(~np.isfinite(C) | (C <= 0))) + 1
         raise ValueError(f"{what}, lmax={lmax}: the truncated steady state has non-positive power at l = {bad} "
                          f"(C_l = {C[bad - 1]:.3g}); raise lmax or lower alpha")
     return C
