@@ -137,6 +137,13 @@ def _transition_matrix(ens, figdir, scale, progress):
     return transition_matrix(figdir, scale=scale, progress=progress)
 
 
+def _markov_closure(ens, figdir, scale, progress):
+    from numerics.validation.markov_closure import markov_closure
+
+    white, per_ln_k = ens
+    return markov_closure({"white-noise": white, "per-ln-k": per_ln_k}, figdir, scale=scale, progress=progress)
+
+
 @dataclass(frozen=True)
 class SimulationComparison:
     name: str
@@ -151,7 +158,7 @@ class SimulationComparison:
         return (self.ensemble,) if isinstance(self.ensemble, str) else tuple(self.ensemble)
 
 
-#: issue 6's comparisons 1-6, in its order
+#: issue 6's comparisons 1-6, in its order, then issue 13's markov_closure
 SIMULATION_COMPARISONS: dict[str, SimulationComparison] = {c.name: c for c in (
     SimulationComparison("diffusion_tensor", "002", _diffusion_tensor),
     SimulationComparison("relative_diffusion", "002", _relative_diffusion),
@@ -159,6 +166,7 @@ SIMULATION_COMPARISONS: dict[str, SimulationComparison] = {c.name: c for c in (
     SimulationComparison("small_scale_theorem", "002", _small_scale),
     SimulationComparison("compton_getting", None, _compton_getting),
     SimulationComparison("transition_matrix", None, _transition_matrix),
+    SimulationComparison("markov_closure", ("003", "003-per-ln-k"), _markov_closure),
 )}
 
 def comparison_input(name: str, ensembles: dict):
@@ -185,6 +193,7 @@ HEADLINES = {
     "small_scale_theorem": ("drift_sigma",),
     "compton_getting": ("rel_err",),
     "transition_matrix": ("max_dev_sigma",),
+    "markov_closure": ("delta_t_break_nu", "qlt_break_nu", "steady_state_from_measured_chi2_dof"),
 }
 
 
