@@ -25,6 +25,9 @@ M_{l l0}(dT) on a dT grid from ballistic to diffusive by backtracking homogeneou
   gives an acceptable chi^2, the closure itself -- not the accuracy of QLT -- cannot produce the simulated spectrum.
   ``steady_state_from_measured_chi2_dof`` is the smallest chi^2/dof over the grid with 003's (conservative)
   truncation, ``steady_state_lower_bound_chi2_dof`` the same for the absorbing one, a lower bound on C.
+* **Without the closure**: the same measured propagator integrated over time, ``C_l/s = int M_{l1}(t) dt``
+  (:func:`integrated_propagator`: 003's source and exact pair propagation, no Markov step), against the same spectrum;
+  ``integrated_chi2_dof``.
 * **The window**: the dT nu of the grid where both second-order QLT and the Markov property hold to
   :data:`REL_TOL` (relative deviations over the block): where 003's construction could be right to that accuracy.
 
@@ -51,7 +54,8 @@ from numerics.validation import markov
 from numerics.validation.core import Comparison, _savefig
 from numerics.validation.core import jackknife as _jackknife
 
-__all__ = ["markov_closure", "qlt_on_grid", "steady_states_from_measured", "SCALES", "K_SIGMA", "L_STEADY"]
+__all__ = ["markov_closure", "qlt_on_grid", "steady_states_from_measured", "integrated_propagator", "threshold", "SCALES",
+           "GRIDS", "K_SIGMA", "L_STEADY", "REL_TOL"]
 
 #: kσ at which the lower bound on the Markov chain's C_1 would refute the closure (reported, not the verdict)
 K_SIGMA = 3.0
@@ -176,6 +180,31 @@ def steady_states_from_measured(result: dict, target=None, target_err=None, lmax
     return out
 
 
+def integrated_propagator(result: dict, target=None, target_err=None, lmax: int = L_STEADY) -> dict:
+    """003's steady state *without* the Markov closure: a source injecting power s at l = 1 and the exact pair
+    propagator give ``C_l / s = int_0^oo M_{l 1}(t) dt`` (the Green's-function solution of 003 eq. (3.3), assuming
+    only that injection and propagation are uncorrelated).  The integral runs over the recorded times (trapezoid in t
+    from M(0) = delta, to 2 dT_max) per realization, with jackknife errors; ``tail`` is M_{l 1} at the last time (what
+    the cut-off leaves out is of order tail x t_max).  Against ``target`` +- ``target_err`` when given: ``chi2``,
+    ``dof`` = lmax, ``sigma``."""
+    M = np.asarray(result["M"], float)
+    R = M.shape[0]
+    t = np.concatenate([[0.0], np.asarray(result["times"], float)])
+
+    def integral(mask):
+        curve = M[mask][:, :, 1:lmax + 1, 1].mean(axis=0)  # (times, l = 1..lmax)
+        curve = np.vstack([np.eye(lmax)[0], curve])
+        return np.trapezoid(curve, t, axis=0)
+
+    C, C_err = _jackknife(integral, R)
+    out = dict(C=C, C_err=C_err, tail=M[:, -1, 1:lmax + 1, 1].mean(axis=0), t_max=float(t[-1]), dof=lmax,
+               chi2=float("nan"), sigma=float("nan"))
+    if target is not None:
+        out["chi2"] = float(np.sum((C - np.asarray(target, float)) ** 2 / (C_err ** 2 + np.asarray(target_err, float) ** 2)))
+        out["sigma"] = _sigma(out["chi2"], lmax)
+    return out
+
+
 def _target(ens):
     """C-hat_l / s (l = 1..L_STEADY), its jackknife error, K and its error at the ensemble's last time (the qlt
     comparison's y)."""
@@ -212,7 +241,8 @@ def markov_closure(ensembles: dict | None = None, figdir=None, scale: str = "qui
         q_first, q_break = _break(np.asarray(q["delta_t"]) * nu, q["significant"])
         st = steady_states_from_measured(res, *(target[:2] if target else (None, None)))
         refute = _refutation(st, target)
-        per[reading] = dict(result=res, ck=ck, qlt=q, steady=st, target=target, best=_best(st), nu=nu, nu_err=nu_err,
+        green = integrated_propagator(res, *(target[:2] if target else (None, None)))
+        per[reading] = dict(result=res, ck=ck, qlt=q, steady=st, green=green, target=target, best=_best(st), nu=nu, nu_err=nu_err,
                             delta_t_nu=dtnu, ck_significant=ck_sig, threshold=thr, ck_first=ck_first, ck_break=ck_break,
                             qlt_first=q_first, qlt_break=q_break, refute=refute)
     # the verdict: second-order QLT reproduces the measured propagator where perturbation theory must hold (the
@@ -228,7 +258,7 @@ def markov_closure(ensembles: dict | None = None, figdir=None, scale: str = "qui
         measured=measured, expected=expected, error=error, tolerance=1.0,
         method=_method(per, scale), figures=figs, notes=_notes(per, error),
         headline={key: measured[key] for key in ("delta_t_break_nu", "qlt_break_nu",
-                                                 "steady_state_from_measured_chi2_dof")})
+                                                 "steady_state_from_measured_chi2_dof", "integrated_chi2_dof")})
 
 
 def _threads(threads):
@@ -300,6 +330,9 @@ def _tables(per: dict) -> tuple[dict, dict]:
             "qlt_relative": q["relative"], "qlt_significant": q["significant"], "qlt_break_nu": p["qlt_break"],
             "qlt_first_significant_nu": p["qlt_first"], "qlt_spectrum": q["spectrum"],
             "window_nu": _window(p), "window_rel_tol": REL_TOL,
+            "integrated_C_over_s": p["green"]["C"], "integrated_C_over_s_err": p["green"]["C_err"],
+            "integrated_tail": p["green"]["tail"], "integrated_t_max": p["green"]["t_max"],
+            "integrated_chi2_dof": p["green"]["chi2"] / p["green"]["dof"], "integrated_sigma": p["green"]["sigma"],
             "qlt_anchor_z": q["max_abs_z"][0] if q["max_abs_z"] else None, "qlt_threshold": q["threshold"],
             "closure_refuted_sigma": p["refute"]["sigma"], "closure_closest_delta_t": p["refute"]["delta_t"],
             "closure_lower_bound_z": p["refute"]["z"],
@@ -321,7 +354,7 @@ def _tables(per: dict) -> tuple[dict, dict]:
                                  "ensemble_K_last": p["target"][2]}
     # the headline keys of the issue: the white-noise reading (003 read literally) at the top
     top = measured["readings"].get("white-noise") or next(iter(measured["readings"].values()))
-    for key in ("delta_t_break_nu", "qlt_break_nu", "steady_state_from_measured_chi2_dof"):
+    for key in ("delta_t_break_nu", "qlt_break_nu", "steady_state_from_measured_chi2_dof", "integrated_chi2_dof"):
         measured[key] = top[key]
     return measured, expected
 
@@ -364,6 +397,13 @@ def _notes(per: dict, error: float) -> str:
                      f"C_1/s ranges over {np.nanmin(lower):.3g} .. {np.nanmax(lower):.3g} r_g on the grid and lies "
                      f"{p['refute']['sigma']:.1f} sigma above the simulated C_1/s where it comes closest "
                      f"(dT = {p['refute']['delta_t']:g} r_g; the closure would be refuted above {K_SIGMA:g}).")
+        g = p["green"]
+        if p["target"] is not None:
+            text += (f" Without the Markov closure -- C_l/s = int_0^{g['t_max']:g} M_l1(t) dt of the same measured "
+                     f"propagator -- C_1/s = {g['C'][0]:.3g} +- {g['C_err'][0]:.2g} r_g and C_2/C_1 = "
+                     f"{g['C'][1] / g['C'][0]:.3g}, against the simulated {p['target'][0][0]:.3g} +- "
+                     f"{p['target'][1][0]:.2g} r_g and {p['target'][0][1] / p['target'][0][0]:.3g}: chi2/dof = "
+                     f"{g['chi2']:.1f}/{g['dof']} ({g['sigma']:.1f} sigma).")
         parts.append(text)
     windows = {r: _window(p) for r, p in per.items()}
     parts.append("Window where both second-order QLT and the Markov property hold to "
@@ -404,6 +444,8 @@ def _figure(per: dict, figdir):
         if p["target"] is not None:
             y, e = p["target"][0][0], p["target"][1][0]
             ax.axhspan(y - e, y + e, color=f"C{i}", alpha=0.25, label=f"{reading}: simulated C-hat_1/s")
+        ax.axhline(p["green"]["C"][0], color=f"C{i}", ls="--", lw=1.2,
+                   label=f"{reading}: int M_11 dt (no Markov closure)")
     thr = next(iter(per.values()))["threshold"]
     axes[0].axhline(thr, color="k", ls=":", lw=0.8, label=f"threshold {thr:.2f}")
     axes[0].set_yscale("log")

@@ -193,7 +193,7 @@ HEADLINES = {
     "small_scale_theorem": ("drift_sigma",),
     "compton_getting": ("rel_err",),
     "transition_matrix": ("max_dev_sigma",),
-    "markov_closure": ("delta_t_break_nu", "qlt_break_nu", "steady_state_from_measured_chi2_dof"),
+    "markov_closure": ("delta_t_break_nu", "qlt_break_nu", "steady_state_from_measured_chi2_dof", "integrated_chi2_dof"),
 }
 
 
