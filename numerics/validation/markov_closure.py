@@ -459,7 +459,7 @@ def _figure(per: dict, figdir):
     axes[2].set_yscale("log")
     axes[2].set_xlabel(r"$\Delta T\,\nu$")
     axes[2].set_ylabel(r"$C_1/s\ [r_g]$")
-    axes[2].legend(fontsize=7)
+    axes[2].legend(fontsize=6.5, loc="upper left", bbox_to_anchor=(1.01, 1.0))
     axes[0].set_title("Markov (Chapman-Kolmogorov) and QLT, in sigma", fontsize=9)
     axes[1].set_title("... relative to the change of M", fontsize=9)
     axes[2].set_title("steady state (3.7) of the measured M(dT)", fontsize=9)
