@@ -54,8 +54,8 @@ Findings (issue 13; run sizes in the closing notes): under both readings the con
 passes by Omega T = 150) lies far below QLT's steady state for every alpha <= 150, so the fit runs to the edge of the
 range (alpha >= 150) and is rejected: 003's alpha ~ 50 is not reproduced.  Per unit k (003 literally) K ~ 6 r_g, the
 shape C-hat_2/C-hat_1 ~ 0.05 is also far from QLT's ~0.2, and QLT's own single-particle K = 1/(3 nu) at alpha = 50 is
-10.6 r_g; per ln k, K ~ 1.3 r_g and the shape is nearer QLT's (C-hat_2/C-hat_1 = 0.125 +- 0.023 at 40 realizations
-against QLT's >= 0.205; the shape-only fit is rejected too, p = 4e-6); QLT's C_1 is 4.6x (alpha = 150) to 14x
+10.6 r_g; per ln k, K ~ 1.3 r_g and the shape is nearer QLT's (C-hat_2/C-hat_1 = 0.137 +- 0.023 at 60 realizations
+against QLT's >= 0.205; the shape-only fit is rejected too, p = 4e-7); QLT's C_1 is 4.6x (alpha = 150) to 14x
 (alpha = 50) the simulated C-hat_1 (per unit k: 4.5x to 5.8x; 60 realizations each).
 Why: :mod:`numerics.validation.markov_closure`.
 """
