@@ -369,10 +369,15 @@ def _method(per: dict, scale: str) -> str:
         res = p["result"]
         parts.append(f"[{reading}] {res['realizations']} fields ({res['n_modes']} modes, seed {res['seed']}), nside "
                      f"{res['nside']}, l_fit {res['l_fit']}, l_mid {res['l_mid']}, dT = {res['delta_t'][0]:g} .. "
-                     f"{res['delta_t'][-1]:g} r_g (ratio 2), step {res['dt']:.3g} r_g; {p['ck']['criterion']}.")
+                     f"{res['delta_t'][-1]:g} r_g (ratio 2), step {res['dt']:.3g} r_g; a dT deviates significantly if "
+                     f"max |z| over the {p['ck']['n_entries']} entries l, l0 <= {p['ck']['L']} (l0 >= 1) exceeds "
+                     f"{p['threshold']:.3g} (Student t, {res['realizations'] - 1} dof, Bonferroni, family-wise "
+                     f"{markov.FAMILY_ALPHA:g}) or Hotelling's p < {markov.FAMILY_ALPHA:g}.")
     return (f"scale {scale}: " + " ".join(parts) + " Steady state: A = (1 - M(dT))/dT of the measured mean, conservative "
-            f"closure at l_mid, C_l/s for l = 1..{L_STEADY} against the reading's ensemble at its last time, chi^2 with "
-            "jackknife errors of both; error = max over readings of the smallest sigma-equivalent over dT.")
+            f"and absorbing truncation at l_mid, C_l/s for l = 1..{L_STEADY} against the reading's ensemble at its last "
+            "time, chi^2 with the jackknife errors of both; the integrated propagator int M_l1 dt the same way. "
+            "error = the largest |z| of QLT against the measured M at the smallest dT, over the readings, in units of "
+            "the threshold (tolerance 1).")
 
 
 def _notes(per: dict, error: float) -> str:
