@@ -247,12 +247,13 @@ def _steps_for(times, dt):
         raise ValueError(f"times: expected a non-empty 1-d array of positive times, got shape {times.shape}")
     if np.any(np.diff(times) <= 0):
         raise ValueError(f"times={check._show(times)}: must be strictly increasing")
-    steps = np.maximum(1, np.rint(times / dt)).astype(np.int64)
+    exact = np.maximum(1.0, np.rint(times / dt))  # float: a huge count must be refused, not wrapped in int64
+    if not np.isfinite(exact[-1]) or exact[-1] > MAX_STEPS:
+        raise ValueError(f"times: the last time needs {exact[-1]:.3g} steps of dt={dt:g} (allowed at most {MAX_STEPS})")
+    steps = exact.astype(np.int64)
     if np.any(np.diff(steps) <= 0):
         raise ValueError(f"times={check._show(times)}: two recorded times round to the same step of dt={dt:g}; "
                          "use a smaller dt or more widely spaced times")
-    if steps[-1] > MAX_STEPS:
-        raise ValueError(f"times: the last time needs {steps[-1]} steps of dt={dt:g} (allowed at most {MAX_STEPS})")
     return steps
 
 

@@ -87,7 +87,8 @@ def spectrum(lmax, t, nu=1.0, c1=1.0) -> np.ndarray:
 
 def ratio(ell):
     """lim_{T->oo} <C_l>/<C_1> = 18/((2l+1)(l+1)(l+2)) (slides "Evolution Model"; any l >= 1)."""
-    return _k.ratio(check.integers("ell", ell, 1, 10 ** 9))
+    # in float64: the int64 product (2l+1)(l+1)(l+2) overflows above l ~ 1.66e6
+    return _k.ratio(check.integers("ell", ell, 1, 10 ** 9).astype(float))
 
 
 def total_power(t, nu=1.0, c1=1.0):
