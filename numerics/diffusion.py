@@ -61,7 +61,15 @@ def bgk_tensor(nu, omega, bhat, speed=1.0) -> np.ndarray:
     speed = check.in_range("speed", speed, 0.0, 1.0, closed=True)
     if np.any(speed == 0):
         raise ValueError(f"speed={speed!r}: outside the allowed range (0, 1]")
-    return _k.bgk_tensor(nu, omega, b[..., 0], b[..., 1], b[..., 2], speed)
+    # K is homogeneous of degree -1 in (nu, Omega): evaluate at rates scaled to O(1), so that nu^2 + Omega^2 can
+    # neither overflow (nu = 1e200 gave K = 0) nor underflow (subnormal nu gave NaN), then divide by the scale
+    scale = np.maximum(nu, np.abs(omega))
+    with np.errstate(over="ignore", divide="ignore"):
+        K = _k.bgk_tensor(nu / scale, omega / scale, b[..., 0], b[..., 1], b[..., 2], speed) / scale[..., None, None]
+    if not np.all(np.isfinite(K)):
+        raise ValueError(f"nu={check._show(nu)}, omega={check._show(omega)}: K ~ 1/(3 max(nu, |omega|)) overflows "
+                         "float64 (allowed: max(nu, |omega|) >= 1/(3 x 1.8e308))")
+    return K
 
 
 def nu_perp(nu, omega) -> np.ndarray:

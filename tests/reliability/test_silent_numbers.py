@@ -27,3 +27,27 @@ def test_a_step_count_beyond_int64_is_refused(dt):
     field = PlaneWaveField.white_noise(4, 0.1, 1.0, rms=0.1, seed=1)
     with pytest.raises(ValueError, match="steps"):
         backtrack(field, np.array([[0.0, 0.0, 1.0]]), [1.0], dt=dt)
+
+
+@pytest.mark.parametrize("nu,omega", [(1e200, 1e-200), (1e-200, 0.0), (1e-300, 1e-300), (3.0, 1e250)])
+def test_bgk_tensor_at_extreme_rates_is_exact_or_refused(nu, omega):
+    """BGK's K is (1/3) times a function of (nu, Omega) homogeneous of degree -1: at extreme rates it must equal the
+    tensor at (1, Omega/nu) scaled exactly, not 0 or NaN (nu = 1e200 used to give K_xx = 0)."""
+    from numerics import diffusion
+
+    b = np.array([0.6, 0.0, 0.8])
+    s = max(nu, abs(omega))
+    ref = diffusion.bgk_tensor(nu / s, omega / s, b) / s
+    got = diffusion.bgk_tensor(nu, omega, b)
+    assert np.all(np.isfinite(got)) and np.allclose(got, ref, rtol=1e-14, atol=0.0)
+    assert got[0, 0] > 0
+    if omega / nu < 1e-100:  # no field to speak of: isotropic, K = 1/(3 nu) exactly
+        assert np.allclose(got, np.eye(3) / (3 * nu), rtol=1e-15, atol=0.0)
+
+
+def test_bgk_tensor_that_would_overflow_is_refused():
+    """nu = 1e-320 (subnormal) without a field: K = 1/(3 nu) ~ 3e319 is not a float64; refused, not NaN."""
+    from numerics import diffusion
+
+    with pytest.raises(ValueError, match="overflows"):
+        diffusion.bgk_tensor(1e-320, 0.0, [0.0, 0.0, 1.0])
