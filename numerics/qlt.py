@@ -642,6 +642,14 @@ def _mixing_dimensionless(lmax: int, alpha: float, beta: float) -> tuple[np.ndar
     return _assemble(lmax, *_dimensionless(2 * lmax, alpha, beta))
 
 
+def _alpha(alpha):
+    """alpha = k_in dT in (0, ALPHA_MAX] (the one bound of the module, used by the CLI too)."""
+    a = check.finite("alpha", alpha)
+    if np.any(a <= 0) or np.any(a > ALPHA_MAX):
+        raise ValueError(f"alpha={check._show(alpha)}: outside the allowed range (0, {ALPHA_MAX:g}]")
+    return a
+
+
 def _check_lmax(lmax):
     return int(check.integers("lmax", lmax, 2, LMAX))
 
@@ -754,7 +762,7 @@ def steady_state(lmax, alpha=None, k_out=None, k_in=None, g_out=1.0, source=1.0,
         if alpha is not None:
             if np.ndim(alpha):
                 _scalar_error("alpha")
-            delta_t = float(check.positive("alpha", alpha)) / spec.k_in
+            delta_t = float(_alpha(alpha)) / spec.k_in
         elif np.ndim(delta_t):
             _scalar_error("delta_t")
         dt = float(check.positive("delta_t", delta_t))
@@ -764,7 +772,7 @@ def steady_state(lmax, alpha=None, k_out=None, k_in=None, g_out=1.0, source=1.0,
     if delta_t is not None:
         raise ValueError("delta_t: only with spectrum= (white noise takes alpha = k_in delta_t)")
     given = alpha
-    alpha = float(check.in_range("alpha", alpha, 0.0, ALPHA_MAX, closed=False)) if np.ndim(alpha) == 0 else None
+    alpha = float(_alpha(alpha)) if np.ndim(alpha) == 0 else None
     if alpha is None:
         raise ValueError(f"alpha={check._show(given)}: must be a single number (call once per alpha)")
     k_out, k_in = _band(k_out, k_in, allow_infinite=True)

@@ -51,3 +51,20 @@ def test_bgk_tensor_that_would_overflow_is_refused():
 
     with pytest.raises(ValueError, match="overflows"):
         diffusion.bgk_tensor(1e-320, 0.0, [0.0, 0.0, 1.0])
+
+
+def test_the_alpha_bound_is_one_closed_interval():
+    """Issue 15, item 8 (part): alpha = k_in dT in (0, ALPHA_MAX], the same bound in steady_state (white noise and any
+    spectrum) as in the CLI and the docstrings (steady_state used to refuse alpha = ALPHA_MAX itself)."""
+    from numerics import qlt
+
+    for call in (lambda a: qlt.steady_state(8, a, 1e-3, 1e2), lambda a: qlt.steady_state(
+            8, a, spectrum=qlt.Spectrum.white_noise(1e-3, 1e2))):
+        with pytest.raises(ValueError, match=r"alpha=.*\(0, 1000\]"):
+            call(qlt.ALPHA_MAX * (1 + 1e-12))
+        with pytest.raises(ValueError, match=r"alpha=.*\(0, 1000\]"):
+            call(0.0)
+        try:
+            call(qlt.ALPHA_MAX)
+        except ValueError as exc:  # lmax = 8 is far too small at alpha = 1000; refused for that, not for the range
+            assert "allowed range" not in str(exc), exc
