@@ -148,7 +148,7 @@ def _markov_closure(ens, figdir, scale, progress):
 class SimulationComparison:
     name: str
     ensemble: str | tuple[str, ...] | None  # key(s) of ENSEMBLES, or None when the comparison simulates its own setup
-    run: Callable  # (ensemble, tuple of ensembles or None, figdir, scale, progress) -> Comparison
+    run: Callable  # (an ensemble, a tuple of ensembles or None; figdir, scale, progress) -> Comparison
 
     @property
     def ensembles(self) -> tuple[str, ...]:
@@ -168,6 +168,7 @@ SIMULATION_COMPARISONS: dict[str, SimulationComparison] = {c.name: c for c in (
     SimulationComparison("transition_matrix", None, _transition_matrix),
     SimulationComparison("markov_closure", ("003", "003-per-ln-k"), _markov_closure),
 )}
+
 
 def comparison_input(name: str, ensembles: dict):
     """What comparison ``name``'s ``run`` takes as its first argument, from ``ensembles`` (key -> ensemble): None for a
