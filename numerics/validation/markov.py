@@ -95,7 +95,7 @@ from numerics.validation.core import jackknife
 from numerics.validation.qlt_sim import READINGS, qlt_config
 from numerics.validation.transition_matrix import Analysis
 
-__all__ = ["measure_markov", "chapman_kolmogorov", "steady_state_from_matrix", "z_threshold", "default_grid",
+__all__ = ["measure_markov", "chapman_kolmogorov", "break_points", "steady_state_from_matrix", "z_threshold", "default_grid",
            "READINGS", "GRIDS", "L_CK", "FAMILY_ALPHA", "ROUNDOFF", "SEED"]
 
 #: dT grids (r_g) per reading: ratio 2, dT nu from ~3e-3 to ~3 (white noise, nu ~ 0.05/r_g) or ~8 (per ln k, nu ~ 0.25)
@@ -249,6 +249,20 @@ def measure_markov(reading: str, delta_ts=None, realizations: int = 16, nside: i
 
 
 # ---------------------------------------------------------------------------------------------- Chapman-Kolmogorov
+def break_points(nu_dt, significant) -> tuple[float | None, float | None]:
+    """(first significant dT nu, the dT nu from which every larger one on the grid is significant); None where there
+    is none (no significant dT, or the last dT not significant)."""
+    nu_dt = np.asarray(nu_dt, float)
+    sig = np.asarray(significant, bool)
+    if not sig.any():
+        return None, None
+    first = float(nu_dt[int(np.argmax(sig))])
+    if not sig[-1]:
+        return first, None
+    k = sig.size - int(np.argmin(sig[::-1])) if not sig.all() else 0
+    return first, float(nu_dt[k])
+
+
 def _scattering_rate(vac: np.ndarray, K_run: np.ndarray, times: np.ndarray) -> dict:
     R = K_run.shape[0]
     nu, nu_err = jackknife(lambda m: 1.0 / (3.0 * K_run[m, -1].mean()), R)
@@ -372,12 +386,7 @@ def chapman_kolmogorov(result: dict, L: int = L_CK, family_alpha: float = FAMILY
     for key in ("D", "D_err", "z", "leak", "kept_fit", "M_mean", "M_sem"):
         out[key] = np.array(out[key])
     nu_dt = dts * rate["nu"]
-    sig = np.array(out["significant"], bool)
-    first = float(nu_dt[np.argmax(sig)]) if sig.any() else None
-    brk = None
-    if sig.any() and sig[-1]:
-        k = sig.size - int(np.argmin(sig[::-1])) if not sig.all() else 0
-        brk = float(nu_dt[k])
+    first, brk = break_points(nu_dt, out["significant"])
     criterion = (f"significant if max |z| > {zt:.3g} (Bonferroni, family-wise {family_alpha:g} over {n_entries} "
                  f"entries l = 0..{L}, l0 = 1..{L}) or Hotelling p < {family_alpha:g} (full jackknife covariance, "
                  f"when R > {n_entries + 2})")

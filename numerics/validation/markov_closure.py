@@ -86,18 +86,6 @@ def threshold(realizations: int, n_entries: int, family_alpha: float = markov.FA
     return float(stats.t.isf(family_alpha / (2 * n_entries), realizations - 1))
 
 
-def _break(nu_dt: np.ndarray, significant: np.ndarray):
-    """(first significant dT nu, dT nu from which every larger one is significant) or None where there is none."""
-    sig = np.asarray(significant, bool)
-    if not sig.any():
-        return None, None
-    first = float(nu_dt[int(np.argmax(sig))])
-    if not sig[-1]:
-        return first, None
-    k = sig.size - int(np.argmin(sig[::-1])) if not sig.all() else 0
-    return first, float(nu_dt[k])
-
-
 def _field_spectrum(result: dict) -> qlt.Spectrum:
     """The QLT spectrum of the measured fields (gyrofrequencies: amplitudes / rigidity)."""
     from numerics import simulation
@@ -111,10 +99,10 @@ def _field_spectrum(result: dict) -> qlt.Spectrum:
 def qlt_on_grid(result: dict, ck: dict) -> dict:
     """Second-order QLT for the fields' own spectrum against the measured M(dT) on the block of ``ck``.
 
-    Returns ``delta_t``, ``delta_t_nu`` (where QLT was evaluated), ``M_qlt`` (n, L+1, L+1), ``z`` (measured - QLT over
+    Returns ``delta_t`` (where QLT was evaluated: k_max dT <= ALPHA_MAX), ``M_qlt`` (n, L+1, L+1), ``z`` (measured - QLT over
     the error of the measured mean; column 0 zero), ``max_abs_z``, ``relative`` (max |M - M_qlt| / max |M_qlt - 1| on
-    l0 >= 1), ``significant`` (max |z| > :func:`threshold`), ``first_significant_nu``, ``break_nu``, ``spectrum``,
-    ``threshold``.
+    l0 >= 1), ``significant`` (max |z| > :func:`threshold`), ``spectrum``, ``threshold``; the break points follow
+    from ``significant`` and the caller's nu (:func:`numerics.validation.markov.break_points`).
     """
     spec = _field_spectrum(result)
     L = int(ck["L"])
@@ -133,12 +121,9 @@ def qlt_on_grid(result: dict, ck: dict) -> dict:
         scale = np.max(np.abs(Mq[:, 1:] - np.eye(L + 1)[:, 1:]))
         out["relative"].append(float(np.max(np.abs(ck["M_mean"][j][:, 1:] - Mq[:, 1:])) / scale))
         out["significant"].append(out["max_abs_z"][-1] > thr)
-    nu_dt = np.asarray(ck["delta_t_nu"])[keep]
-    first, brk = _break(nu_dt, np.array(out["significant"], bool))
-    return dict(delta_t=np.asarray(ck["delta_t"])[keep], delta_t_nu=nu_dt, M_qlt=np.array(out["M_qlt"]),
+    return dict(delta_t=np.asarray(ck["delta_t"])[keep], M_qlt=np.array(out["M_qlt"]),
                 z=np.array(out["z"]), max_abs_z=out["max_abs_z"], relative=out["relative"],
-                significant=out["significant"], first_significant_nu=first, break_nu=brk, spectrum=repr(spec),
-                threshold=thr)
+                significant=out["significant"], spectrum=repr(spec), threshold=thr)
 
 
 def steady_states_from_measured(result: dict, target=None, target_err=None, lmax: int = L_STEADY) -> dict:
@@ -237,8 +222,8 @@ def markov_closure(ensembles: dict | None = None, figdir=None, scale: str = "qui
         dtnu = np.asarray(ck["delta_t"]) * nu
         thr = threshold(int(ck["R"]), int(ck["n_entries"]))
         ck_sig = [z > thr or (p is not None and p < markov.FAMILY_ALPHA) for z, p in zip(ck["max_abs_z"], ck["p_value"])]
-        ck_first, ck_break = _break(dtnu, ck_sig)
-        q_first, q_break = _break(np.asarray(q["delta_t"]) * nu, q["significant"])
+        ck_first, ck_break = markov.break_points(dtnu, ck_sig)
+        q_first, q_break = markov.break_points(np.asarray(q["delta_t"]) * nu, q["significant"])
         st = steady_states_from_measured(res, *(target[:2] if target else (None, None)))
         refute = _refutation(st, target)
         green = integrated_propagator(res, *(target[:2] if target else (None, None)))
@@ -429,12 +414,12 @@ def _figure(per: dict, figdir):
         ck, q, st = p["ck"], p["qlt"], p["steady"]
         ax = axes[0]
         ax.semilogx(p["delta_t_nu"], ck["max_abs_z"], "o-", color=f"C{i}", label=f"{reading}: Chapman-Kolmogorov")
-        if len(q["delta_t_nu"]):
+        if len(q["delta_t"]):
             ax.semilogx(np.asarray(q["delta_t"]) * p["nu"], q["max_abs_z"], "s--", color=f"C{i}", mfc="none",
                         label=f"{reading}: QLT vs measured M")
         ax = axes[1]
         ax.loglog(p["delta_t_nu"], np.maximum(ck["relative"], 1e-6), "o-", color=f"C{i}", label=f"{reading}: |D|/|M(2dT)-1|")
-        if len(q["delta_t_nu"]):
+        if len(q["delta_t"]):
             ax.loglog(np.asarray(q["delta_t"]) * p["nu"], np.maximum(q["relative"], 1e-6), "s--", color=f"C{i}", mfc="none",
                       label=f"{reading}: |M - M_QLT|/|M_QLT - 1|")
         ax = axes[2]

@@ -13,10 +13,10 @@ from numerics.validation.qlt_sim import qlt_config
 
 def test_break_is_the_start_of_the_last_significant_run():
     x = np.array([0.1, 0.2, 0.4, 0.8, 1.6])
-    assert mc._break(x, [False, True, False, True, True]) == (0.2, 0.8)
-    assert mc._break(x, [True] * 5) == (0.1, 0.1)
-    assert mc._break(x, [False, True, True, True, False]) == (0.2, None)
-    assert mc._break(x, [False] * 5) == (None, None)
+    assert markov.break_points(x, [False, True, False, True, True]) == (0.2, 0.8)
+    assert markov.break_points(x, [True] * 5) == (0.1, 0.1)
+    assert markov.break_points(x, [False, True, True, True, False]) == (0.2, None)
+    assert markov.break_points(x, [False] * 5) == (None, None)
 
 
 def _chain(n=16, seed=3):
