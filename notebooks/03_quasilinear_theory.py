@@ -515,7 +515,7 @@ ax.set_title(r"QLT steady state at $\alpha = k_{\rm in}\Delta T = 50$", fontsize
 ax.legend(fontsize=7)
 plt.show()
 
-from numerics.turbulence import PlaneWaveField  # noqa: E402
+from numerics.backtracking.turbulence import PlaneWaveField  # noqa: E402
 
 field = PlaneWaveField.white_noise(256, *BAND, rms=1.0, seed=2019)
 disc = nq.Spectrum.from_field(field)

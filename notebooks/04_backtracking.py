@@ -19,12 +19,12 @@
 # This notebook runs the test-particle side of the workbench — the simulation of 002 Sec. 3 — and shows how its
 # parts fit together:
 #
-# 1. the **turbulence** (`numerics.turbulence`): a Giacalone–Jokipii sum of plane waves on a regular field;
-# 2. the **integrator** (`numerics.backtrack`): the Boris step, its order, its conservation laws and the step criterion;
+# 1. the **turbulence** (`numerics.backtracking.turbulence`): a Giacalone–Jokipii sum of plane waves on a regular field;
+# 2. the **integrator** (`numerics.backtracking.boris`): the Boris step, its order, its conservation laws and the step criterion;
 # 3. **backtracking one realization**: trajectories from ballistic to diffusive, and the sky maps that Liouville's
 #    theorem (review eq. (63)) makes of them — the gradient ansatz of 002 eq. (4) and the homogeneous dipole of the
-#    thought experiment of review Sec. 4.4 (`numerics.skymaps`);
-# 4. an **ensemble** (`numerics.simulation`, `numerics.storage`, `numerics.simreport`): the evolution of
+#    thought experiment of review Sec. 4.4 (`numerics.backtracking.skymaps`);
+# 4. an **ensemble** (`numerics.backtracking.simulation`, `.storage`, `.simreport`): the evolution of
 #    $\langle C_\ell\rangle$ (002 Fig. 1), the spectrum $\hat C_\ell/\hat C_1$ (002 Fig. 2), the running diffusion tensor and the
 #    sum rules 002 eqs. (6), (7), (9);
 # 5. **resuming** an ensemble with more realizations;
@@ -64,9 +64,9 @@ import matplotlib.pyplot as plt
 import numpy as np
 from IPython.display import Markdown, display
 
-from numerics import backtrack as bt
-from numerics import simreport, simulation, skymaps
-from numerics.turbulence import PlaneWaveField
+from numerics.backtracking import boris as bt
+from numerics.backtracking import simreport, simulation, skymaps
+from numerics.backtracking.turbulence import PlaneWaveField
 
 SMALL = os.environ.get("ANISO_SMALL") == "1"
 T_START = time.perf_counter()
@@ -183,7 +183,7 @@ print(f"max |div Omega| / sum_n k_n|a_n| = {np.max(np.abs(div)) / scale:.2e}   (
 print(f"rms |curl Omega| / sum_n k_n|a_n| = {np.sqrt(np.mean(curl ** 2)) / scale:.2e}   (a genuine derivative)")
 
 # %% [markdown]
-# ## 2. The integrator (`numerics.backtrack`)
+# ## 2. The integrator (`numerics.backtracking.boris`)
 #
 # The equations of motion at unit speed (review Sec. 4.4; rigidity $R$ relative to the reference particle) are
 #

@@ -19,13 +19,13 @@
 # `aniso run [--scale ci|quick|paper] [--out DIR] [--data DIR]` is the workbench's main job: it checks the derivations,
 # proves the generated kernels fresh, and then confronts the kernels with the test-particle backtracker in six
 # comparisons (issue 6), writing a report directory (`index.html`, `summary.md`, `results.json`, `errata.md`,
-# `figures/*.png`) and storing the backtracked ensembles it simulated (`--data`, HDF5 via `numerics.storage`). This
+# `figures/*.png`) and storing the backtracked ensembles it simulated (`--data`, HDF5 via `numerics.backtracking.storage`). This
 # notebook opens such a report and reproduces its figures from the stored results:
 #
 # 1. **the report**: the summary table of `results.json` — headline numbers with their errors, error, tolerance and
 #    verdict of every comparison;
 # 2. **the comparisons**, one section each (`numerics.validation.pipeline.SIMULATION_COMPARISONS`): what it tests, then —
-#    for the four that work on a stored ensemble — the ensemble read back (`numerics.storage.read`) and the comparison
+#    for the four that work on a stored ensemble — the ensemble read back (`numerics.backtracking.storage.read`) and the comparison
 #    re-run on it through the pipeline's registry, its figure shown inline and its numbers printed next to the stored
 #    ones; the two that simulate their own set-up (Compton–Getting end to end, transition matrix) are shown from the
 #    report (stored figures and numbers);
@@ -74,7 +74,8 @@ import matplotlib.pyplot as plt
 import numpy as np
 from IPython.display import Image, Markdown, display
 
-from numerics import qlt, simreport, simulation, storage
+from numerics import qlt
+from numerics.backtracking import simreport, simulation, storage
 from numerics.validation import pipeline
 from numerics.validation.diffusion_sim import diffusion_tensor
 from numerics.validation.small_scale import small_scale_theorem
@@ -225,7 +226,7 @@ if "checks" in results:
 # %% [markdown]
 # ### The stored ensembles
 #
-# Read back from the paths in `results["ensembles"]` (`numerics.storage.read` refuses a file that is not a results
+# Read back from the paths in `results["ensembles"]` (`numerics.backtracking.storage.read` refuses a file that is not a results
 # file). A physics hash that differs from the one the report recorded means the file was replaced after the report
 # was written; a missing file means the comparisons on it are shown from the report only.
 

@@ -2,8 +2,9 @@
 
 Importing this package never imports SymPy: the kernels in ``numerics.kernels`` are
 generated source, written by ``aniso build`` from the derivation records in ``theory``.
-The simulation modules (``turbulence``, ``backtrack``, ``skymaps``, ``simulation``,
-``storage``) load numba, healpy and h5py, so they are imported on first use.
+The test-particle stack (``numerics.backtracking``), the validations (``numerics.validation``), the
+report, the benchmarks and the CLI load numba, healpy, h5py or matplotlib, so they are imported on first
+use; ``import numerics`` loads none of them (tests/test_layout.py).
 """
 import importlib
 import os
@@ -17,7 +18,7 @@ os.environ.setdefault("OMP_WAIT_POLICY", "PASSIVE")
 from numerics import compton_getting, diffusion, hierarchy, observation, partial_sky, qlt, relative_diffusion, wigner
 
 __version__ = "0.1.0"
-_LAZY = ("turbulence", "backtrack", "skymaps", "simulation", "storage", "simreport")
+_LAZY = ("backtracking", "validation", "report", "bench", "codegen", "cli")
 __all__ = ["compton_getting", "diffusion", "hierarchy", "observation", "partial_sky", "qlt", "relative_diffusion",
            "wigner", *_LAZY, "__version__"]
 

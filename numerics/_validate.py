@@ -8,7 +8,7 @@ from __future__ import annotations
 import numpy as np
 
 
-def _show(value) -> str:
+def show(value) -> str:
     arr = np.asarray(value)
     if arr.ndim == 0:
         return repr(value)
@@ -25,14 +25,14 @@ def finite(name: str, value, *, allow_complex: bool = False) -> np.ndarray:
         raise ValueError(f"{name}={value!r}: expected a real number or array of real numbers") from None
     if not np.all(np.isfinite(arr)):
         bad = arr[~np.isfinite(arr)] if arr.ndim else arr
-        raise ValueError(f"{name}={_show(value)}: must be finite (found {_show(bad)})")
+        raise ValueError(f"{name}={show(value)}: must be finite (found {show(bad)})")
     return arr
 
 
 def positive(name: str, value) -> np.ndarray:
     arr = finite(name, value)
     if np.any(arr <= 0):
-        raise ValueError(f"{name}={_show(value)}: must be > 0 (allowed range (0, inf))")
+        raise ValueError(f"{name}={show(value)}: must be > 0 (allowed range (0, inf))")
     return arr
 
 
@@ -41,7 +41,7 @@ def in_range(name: str, value, low: float, high: float, *, closed: bool = True, 
     ok = (arr >= low) & (arr <= high) if closed else (arr > low) & (arr < high)
     if not np.all(ok):
         lb, rb = ("[", "]") if closed else ("(", ")")
-        raise ValueError(f"{name}={_show(value)}: outside the allowed range {lb}{low}, {high}{rb}{unit}")
+        raise ValueError(f"{name}={show(value)}: outside the allowed range {lb}{low}, {high}{rb}{unit}")
     return arr
 
 
@@ -49,7 +49,7 @@ def vectors(name: str, value) -> np.ndarray:
     """A 3-vector or an array of 3-vectors (last axis of length 3)."""
     arr = finite(name, value)
     if arr.ndim == 0 or arr.shape[-1] != 3:
-        raise ValueError(f"{name}={_show(value)}: expected shape (3,) or (..., 3), got {arr.shape}")
+        raise ValueError(f"{name}={show(value)}: expected shape (3,) or (..., 3), got {arr.shape}")
     return arr
 
 
@@ -57,7 +57,7 @@ def unit_vectors(name: str, value, tol: float = 1e-9) -> np.ndarray:
     arr = vectors(name, value)
     norm = np.linalg.norm(arr, axis=-1)
     if np.any(np.abs(norm - 1.0) > tol):
-        raise ValueError(f"{name}={_show(value)}: must be a unit vector (|{name}| = {_show(norm)}; "
+        raise ValueError(f"{name}={show(value)}: must be a unit vector (|{name}| = {show(norm)}; "
                          f"allowed |{name}| = 1 within {tol:g})")
     return arr
 
@@ -66,7 +66,7 @@ def velocities(name: str, value) -> np.ndarray:
     arr = vectors(name, value)
     speed = np.linalg.norm(arr, axis=-1)
     if np.any(speed >= 1.0):
-        raise ValueError(f"{name}={_show(value)}: |{name}| = {_show(speed)} must be < 1 (allowed range [0, 1))")
+        raise ValueError(f"{name}={show(value)}: |{name}| = {show(speed)} must be < 1 (allowed range [0, 1))")
     return arr
 
 
@@ -80,7 +80,7 @@ def integers(name: str, value, low: int, high: int) -> np.ndarray:
     """Integer-valued entries in [low, high] (floats such as 3.0 are accepted, 2.5 is not)."""
     arr = finite(name, value)
     if not np.all(arr == np.round(arr)):
-        raise ValueError(f"{name}={_show(value)}: must be an integer (allowed range [{low}, {high}])")
+        raise ValueError(f"{name}={show(value)}: must be an integer (allowed range [{low}, {high}])")
     if np.any(arr < low) or np.any(arr > high):
-        raise ValueError(f"{name}={_show(value)}: outside the allowed range [{low}, {high}]")
+        raise ValueError(f"{name}={show(value)}: outside the allowed range [{low}, {high}]")
     return arr.astype(np.int64)

@@ -97,11 +97,11 @@ def _cmd_run(args) -> int:
         print(f"  {s}")
     for name, c in results["comparisons"].items():
         tail = "" if c["outcome"] == c["verdict"] else f" ({c['outcome']})"
-        print(f"{name:28s} error {report._fmt(c['error']):>9s} (tolerance {report._fmt(c['tolerance'])}): {c['verdict']}{tail}")
-    from numerics.validation.pipeline import HEADLINES
+        print(f"{name:28s} error {report.fmt(c['error']):>9s} (tolerance {report.fmt(c['tolerance'])}): {c['verdict']}{tail}")
+    from numerics.validation.registry import COMPARISONS
 
     for name in results["groups"]["backtracker"]:
-        print(f"  {name}: {report._headline(results['comparisons'][name], HEADLINES.get(name, ()))}")
+        print(f"  {name}: {report.headline(results['comparisons'][name], COMPARISONS[name].headline)}")
     print(f"report: {Path(args.out).resolve() / 'index.html'} ({results['seconds']} s)")
     return 0 if results["passed"] else 1
 
@@ -263,7 +263,7 @@ def _cmd_spectrum(args) -> int:
 
 
 def _cmd_simulate(args) -> int:
-    from numerics import simreport, simulation
+    from numerics.backtracking import simreport, simulation
 
     if (args.preset is None) == (args.config is None):
         raise ValueError("give exactly one of --preset NAME and --config FILE.toml")
@@ -316,8 +316,8 @@ def _bench_backtrack(threads_list=None, modes=(64, 256, 1024), repeats=5):
     import numba
     import numpy as np
 
-    from numerics import backtrack
-    from numerics.turbulence import PlaneWaveField
+    from numerics.backtracking import boris as backtrack
+    from numerics.backtracking.turbulence import PlaneWaveField
 
     threads_list = threads_list or sorted({1, numba.config.NUMBA_NUM_THREADS})
     dirs = np.random.default_rng(3).normal(size=(4096, 3))
@@ -338,7 +338,7 @@ def _bench_backtrack(threads_list=None, modes=(64, 256, 1024), repeats=5):
             rows.append({"backend": "cpu", "threads": threads, "modes": n, "particles": dirs.shape[0], "steps": steps,
                          "repeats": repeats, "particle_steps_per_s": ps, "mode_evals_per_s": ps * n,
                          "spread": [float(min(rates) * n), float(max(rates) * n)]})
-    from numerics import _cuda
+    from numerics.backtracking import cuda as _cuda
 
     ok, reason = _cuda.available()
     if ok and reason != _cuda.SIMULATOR:

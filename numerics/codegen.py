@@ -33,7 +33,7 @@ generation.  Every function broadcasts its arguments like a NumPy ufunc.
 import numpy
 import scipy.special
 
-from numerics._kernel_runtime import _broadcast, _stack
+from numerics.kernels._runtime import broadcast, stack
 
 __all__ = {names!r}
 '''
@@ -94,11 +94,11 @@ def _function_source(record: registry.Derivation, spec: registry.KernelSpec) -> 
             f"array of shape broadcast(args) + ({rows},)"
         row_src = ", ".join(
             "(" + ", ".join(printed[i * cols + j] for j in range(cols)) + ",)" for i in range(rows))
-        ret = f"    _out = _stack(({row_src},), {arglist})"
+        ret = f"    _out = stack(({row_src},), {arglist})"
         ret += "\n    return _out" if cols > 1 else "\n    return _out[..., 0]"
     else:
         shape_note = "array of shape broadcast(args)"
-        ret = f"    return _broadcast({printed[0]}, {arglist})"
+        ret = f"    return broadcast({printed[0]}, {arglist})"
     expr_text = "\n".join(textwrap.wrap(sp.sstr(expr), 96, break_long_words=True, break_on_hyphens=False))
     doc = (
         f'    """{spec.summary}\n\n'

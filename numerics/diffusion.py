@@ -67,7 +67,7 @@ def bgk_tensor(nu, omega, bhat, speed=1.0) -> np.ndarray:
     with np.errstate(over="ignore", divide="ignore"):
         K = _k.bgk_tensor(nu / scale, omega / scale, b[..., 0], b[..., 1], b[..., 2], speed) / scale[..., None, None]
     if not np.all(np.isfinite(K)):
-        raise ValueError(f"nu={check._show(nu)}, omega={check._show(omega)}: K ~ 1/(3 max(nu, |omega|)) overflows "
+        raise ValueError(f"nu={check.show(nu)}, omega={check.show(omega)}: K ~ 1/(3 max(nu, |omega|)) overflows "
                          "float64 (allowed: max(nu, |omega|) >= 1/(3 x 1.8e308))")
     return K
 

@@ -24,10 +24,16 @@ from __future__ import annotations
 import numpy as np
 
 from numerics import _validate as check
-from numerics._hierarchy_eval import hierarchy_total, hierarchy_y
 from numerics.kernels import hierarchy as _k
 
 __all__ = ["cl", "spectrum", "ratio", "total_power", "LMAX", "TAU_MAX"]
+
+
+def _evaluator():
+    """numerics._hierarchy_eval, imported on first use: it compiles with numba, which ``import numerics`` must not load."""
+    from numerics import _hierarchy_eval
+
+    return _hierarchy_eval
 
 #: Largest multipole of the time-dependent solution (uniformization cost grows like l^2 nu T at small T).
 LMAX = 200
@@ -39,11 +45,11 @@ def _times(t, nu):
     given = t
     t = check.finite("t", t)
     if np.any(t < 0):
-        raise ValueError(f"t={check._show(given)}: must be >= 0 (allowed range [0, {TAU_MAX:g}/nu])")
+        raise ValueError(f"t={check.show(given)}: must be >= 0 (allowed range [0, {TAU_MAX:g}/nu])")
     nu = check.positive("nu", nu)
     tau = t * nu
     if np.any(tau > TAU_MAX):
-        raise ValueError(f"t={check._show(given)}: nu*t = {float(np.max(tau)):.4g} exceeds {TAU_MAX:g} "
+        raise ValueError(f"t={check.show(given)}: nu*t = {float(np.max(tau)):.4g} exceeds {TAU_MAX:g} "
                          "(<C_l> ~ exp(-2 nu t) underflows double precision)")
     return tau
 
@@ -70,7 +76,7 @@ def cl(ell, t, nu=1.0, c1=1.0):
     if ell_b.size == 0:
         return np.zeros(ell_b.shape)
     uniq, inverse = np.unique(tau_b, return_inverse=True)
-    y = hierarchy_y(int(ell_b.max()), uniq)  # (n_tau, lmax)
+    y = _evaluator().hierarchy_y(int(ell_b.max()), uniq)  # (n_tau, lmax)
     vals = y[inverse.reshape(tau_b.shape), ell_b - 1]
     out = 3.0 * c1_b * vals / (2 * ell_b + 1)
     return out[()] if out.ndim == 0 else out
@@ -82,7 +88,7 @@ def spectrum(lmax, t, nu=1.0, c1=1.0) -> np.ndarray:
     tau = np.atleast_1d(_times(t, nu)).astype(float)
     c1 = float(check.positive("c1", c1))
     ells = np.arange(1, lmax + 1)
-    return 3.0 * c1 * hierarchy_y(lmax, tau) / (2 * ells + 1)
+    return 3.0 * c1 * _evaluator().hierarchy_y(lmax, tau) / (2 * ells + 1)
 
 
 def ratio(ell):
@@ -94,4 +100,4 @@ def ratio(ell):
 def total_power(t, nu=1.0, c1=1.0):
     """sum_{l>=1} (2l+1) <C_l>(t) = 3 c1 [1 - prod_n (1 - exp(-2 n nu t))^3]: it decays from 3 c1 to 0."""
     tau = _times(t, nu)
-    return 3.0 * check.positive("c1", c1) * hierarchy_total(tau)
+    return 3.0 * check.positive("c1", c1) * _evaluator().hierarchy_total(tau)

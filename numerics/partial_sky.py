@@ -42,7 +42,7 @@ from __future__ import annotations
 import numpy as np
 
 from numerics import _validate as check
-from numerics.wigner import _chunks, three_j_l3_sequence, wigner_3j_zero
+from numerics.wigner import row_chunks, three_j_l3_sequence, wigner_3j_zero
 
 __all__ = ["band_weight_moments", "coupling", "transfer", "LMAX"]
 
@@ -123,7 +123,7 @@ def _pair_sums(lmax: int, m: int, g: np.ndarray) -> np.ndarray:
     keep = l >= am
     l, lp = l[keep], lp[keep]
     n = 2 * l + 1  # k = lp - l .. lp + l
-    for rows in _chunks(n):
+    for rows in row_chunks(n):
         a, c = l[rows], lp[rows]
         k = (c - a)[:, None] + np.arange(int(n[rows].max()))[None, :]
         valid = k <= (a + c)[:, None]

@@ -22,7 +22,7 @@ cached, so a sweep over alpha recomputes only the kappa integrals.
 
 Any isotropic spectrum (derivation ``qlt.general_spectrum``).  :class:`Spectrum` describes ``g(k)`` of (3.12):
 white noise, power laws, tables, a vectorised callable, or the discrete spectrum of one
-:class:`numerics.turbulence.PlaneWaveField` (:meth:`Spectrum.from_field`).  With the tail
+:class:`numerics.backtracking.turbulence.PlaneWaveField` (:meth:`Spectrum.from_field`).  With the tail
 ``T(k) = int_k^k_in g(k')/k'^2 dk'`` (constant below k_out),
 
 .. math::
@@ -83,9 +83,9 @@ def _band(k_out, k_in, allow_infinite=False):
     given = k_in
     k_in = np.asarray(k_in, dtype=float) if allow_infinite else check.positive("k_in", k_in)
     if allow_infinite and (np.isnan(k_in).any() or np.any(k_in <= 0)):
-        raise ValueError(f"k_in={check._show(given)}: must be > k_out (allowed range (k_out, inf], inf = the paper's limit)")
+        raise ValueError(f"k_in={check.show(given)}: must be > k_out (allowed range (k_out, inf], inf = the paper's limit)")
     if np.any(k_in <= k_out):
-        raise ValueError(f"k_in={check._show(given)}: must be > k_out = {check._show(k_out)} "
+        raise ValueError(f"k_in={check.show(given)}: must be > k_out = {check.show(k_out)} "
                          "(allowed range (k_out, inf))")
     return k_out, k_in
 
@@ -168,7 +168,7 @@ def j_integral(lmax: int, x) -> np.ndarray:
     lmax = int(check.integers("lmax", lmax, 0, ELL_MAX + 2))
     x = check.finite("x", x).ravel()
     if np.any(x < 0) or np.any(x > ALPHA_MAX):
-        raise ValueError(f"x={check._show(x)}: outside the allowed range [0, {ALPHA_MAX:g}]")
+        raise ValueError(f"x={check.show(x)}: outside the allowed range [0, {ALPHA_MAX:g}]")
     out = np.zeros((lmax + 1, x.size))
     pos = x > 0
     if pos.any():
@@ -337,14 +337,14 @@ class Spectrum:
         ``[k[0], k[-1]]``.  At least two nodes; every g finite and >= 0, not all zero."""
         k = check.positive("k", k)
         if k.ndim != 1 or k.size < 2:
-            raise ValueError(f"k={check._show(k)}: must be a 1-d array of at least 2 wavenumbers")
+            raise ValueError(f"k={check.show(k)}: must be a 1-d array of at least 2 wavenumbers")
         if np.any(np.diff(k) <= 0):
-            raise ValueError(f"k={check._show(k)}: must be strictly increasing")
+            raise ValueError(f"k={check.show(k)}: must be strictly increasing")
         gv = check.finite("g", g)
         if gv.shape != k.shape:
             raise ValueError(f"g: must have the shape of k ({k.shape}), got {gv.shape}")
         if np.any(gv < 0) or not np.any(gv > 0):
-            raise ValueError(f"g={check._show(gv)}: must be >= 0 and not all zero")
+            raise ValueError(f"g={check.show(gv)}: must be >= 0 and not all zero")
         k, gv = k.astype(float), gv.astype(float)
         # on [k_i, k_i+1]: g = a_i + b_i k, so int g/k^2 = a_i (1/k - 1/k_i+1) + b_i ln(k_i+1/k)
         b = np.diff(gv) / np.diff(k)
@@ -375,7 +375,7 @@ class Spectrum:
         if cn.shape != kn.shape:
             raise ValueError(f"weights: must have one entry per wavenumber ({kn.size}), got {cn.size}")
         if np.any(cn < 0) or not np.any(cn > 0):
-            raise ValueError(f"weights={check._show(cn)}: must be >= 0 and not all zero")
+            raise ValueError(f"weights={check.show(cn)}: must be >= 0 and not all zero")
         order = np.argsort(kn, kind="stable")
         kn, cn = kn[order], cn[order]
         share = cn / kn ** 2
@@ -391,7 +391,7 @@ class Spectrum:
 
     @classmethod
     def from_field(cls, field) -> Spectrum:
-        """The spectrum of one :class:`numerics.turbulence.PlaneWaveField` realisation: ``c_n = |a_n|^2/(16 pi)`` at
+        """The spectrum of one :class:`numerics.backtracking.turbulence.PlaneWaveField` realisation: ``c_n = |a_n|^2/(16 pi)`` at
         ``k_n = |k_n|`` (averaged over directions, polarisations and phases, the field's modes give (3.12) with this
         g; derivation ``qlt.general_spectrum``), so theory and simulation use the same spectrum.  The field must have
         modes and no regular part (003's QLT has none)."""
@@ -401,7 +401,7 @@ class Spectrum:
         if field.wavevectors.shape[0] == 0:
             raise ValueError("field: has no modes (an empty field has no spectrum)")
         if np.any(np.asarray(field.regular) != 0):
-            raise ValueError(f"field: has a regular part Omega_0 = {check._show(field.regular)}; 003's QLT has none "
+            raise ValueError(f"field: has a regular part Omega_0 = {check.show(field.regular)}; 003's QLT has none "
                              "(allowed: Omega_0 = 0)")
         kn = np.linalg.norm(field.wavevectors, axis=1)
         cn = np.sum(np.asarray(field.amplitudes) ** 2, axis=1) / (16 * np.pi)
@@ -500,7 +500,7 @@ def _dimensionless(lmax_j: int, alpha: float, beta: float) -> tuple[np.ndarray, 
 def _check_reach(spec: Spectrum, delta_t) -> None:
     reach = spec.k_in * np.max(delta_t)
     if reach > ALPHA_MAX:
-        raise ValueError(f"delta_t={check._show(delta_t)}: k_in delta_t = {reach:.4g} exceeds {ALPHA_MAX:g} "
+        raise ValueError(f"delta_t={check.show(delta_t)}: k_in delta_t = {reach:.4g} exceeds {ALPHA_MAX:g} "
                          f"(allowed range (0, {ALPHA_MAX / spec.k_in:.4g}] for k_in = {spec.k_in:g})")
 
 
@@ -510,7 +510,7 @@ def _scales(delta_t, k_out, k_in, g_out):
     g_out = check.positive("g_out", g_out)
     alpha = k_in * delta_t
     if np.any(alpha > ALPHA_MAX):
-        raise ValueError(f"delta_t={check._show(delta_t)}: alpha = k_in delta_t = {float(np.max(alpha)):.4g} exceeds "
+        raise ValueError(f"delta_t={check.show(delta_t)}: alpha = k_in delta_t = {float(np.max(alpha)):.4g} exceeds "
                          f"{ALPHA_MAX:g} (allowed range (0, {ALPHA_MAX:g}/k_in])")
     return delta_t, k_out, k_in, g_out
 
@@ -646,7 +646,7 @@ def _alpha(alpha):
     """alpha = k_in dT in (0, ALPHA_MAX] (the one bound of the module, used by the CLI too)."""
     a = check.finite("alpha", alpha)
     if np.any(a <= 0) or np.any(a > ALPHA_MAX):
-        raise ValueError(f"alpha={check._show(alpha)}: outside the allowed range (0, {ALPHA_MAX:g}]")
+        raise ValueError(f"alpha={check.show(alpha)}: outside the allowed range (0, {ALPHA_MAX:g}]")
     return a
 
 
@@ -774,7 +774,7 @@ def steady_state(lmax, alpha=None, k_out=None, k_in=None, g_out=1.0, source=1.0,
     given = alpha
     alpha = float(_alpha(alpha)) if np.ndim(alpha) == 0 else None
     if alpha is None:
-        raise ValueError(f"alpha={check._show(given)}: must be a single number (call once per alpha)")
+        raise ValueError(f"alpha={check.show(given)}: must be a single number (call once per alpha)")
     k_out, k_in = _band(k_out, k_in, allow_infinite=True)
     g_out = float(check.positive("g_out", g_out))
     beta = 0.0 if np.isinf(k_in) else alpha * float(k_out) / float(k_in)

@@ -52,17 +52,18 @@ def run(out: Path, progress: bool = True, *, scale: str = "quick", data_dir=None
     ``scale`` ("ci", "quick", "paper") sizes the six backtracking comparisons
     (:mod:`numerics.validation.pipeline`); their ensembles are stored in ``data_dir`` (default
     ``<out>/../aniso-data``) and reused when their configuration matches.  ``workers``/``dask_address``/
-    ``threads``/``backend`` say where the ensembles run (``numerics.simulation.run_ensemble``).  ``only``
+    ``threads``/``backend`` say where the ensembles run (``numerics.backtracking.simulation.run_ensemble``).  ``only``
     (names of backtracking comparisons) runs a subset.  Arguments are checked before any work.
     """
     from numerics import _validate as check
-    from numerics import simulation
-    from numerics.validation import pipeline
+    from numerics.backtracking import simulation
+    from numerics.validation import pipeline, registry
+    from numerics.validation.base import check_scale
 
-    check.choice("scale", scale, pipeline.SCALES)
+    check_scale(scale)
     if only is not None:
         for name in only:
-            check.choice("comparison", name, tuple(pipeline.SIMULATION_COMPARISONS))
+            check.choice("comparison", name, registry.names("backtracker"))
     simulation.check_run_arguments(pipeline.ensemble_config("002", scale), workers=workers, dask_address=dask_address,
                                    threads=threads, backend=backend)
     out = Path(out).resolve()
@@ -76,8 +77,7 @@ def run(out: Path, progress: bool = True, *, scale: str = "quick", data_dir=None
 
     matplotlib.use("Agg")
     from numerics import codegen
-    from numerics.validation import COMPARISONS, run_all
-    from theory import registry
+    from theory import registry as derivations
 
     out.parent.mkdir(parents=True, exist_ok=True)
     tmp = Path(tempfile.mkdtemp(prefix=f".{out.name}.", dir=out.parent))
@@ -85,27 +85,24 @@ def run(out: Path, progress: bool = True, *, scale: str = "quick", data_dir=None
         start = time.perf_counter()
         checks = list(run_checks(progress))
         stale = codegen.check()
-        sim_names = list(pipeline.SIMULATION_COMPARISONS) if only is None else list(only)
-        stages = tqdm(total=len(COMPARISONS) + len(sim_names), desc="validations", unit="comparison",
+        sim_names = registry.names("backtracker") if only is None else list(only)
+        stages = tqdm(total=len(registry.names("analytic")) + len(sim_names), desc="validations", unit="comparison",
                       disable=not progress, leave=False)
 
         def tick(name):
             stages.set_postfix_str(name)
             stages.update(1)
 
-        comparisons = run_all(tmp / "figures", progress=tick)
-        simulated, ensembles = pipeline.run_simulation_comparisons(
+        everything, ensembles = pipeline.run_comparisons(
             tmp / "figures", scale, data_dir, only=only, workers=workers, dask_address=dask_address, threads=threads,
             backend=backend, progress=progress, tick=tick)
         stages.close()
+        comparisons = {n: c for n, c in everything.items() if registry.COMPARISONS[n].kind == "analytic"}
+        simulated = {n: c for n, c in everything.items() if registry.COMPARISONS[n].kind == "backtracker"}
         errata = [{"derivation": rid, "equation": e.equation, "printed": e.printed, "corrected": e.corrected,
-                   "reason": e.reason} for rid, e in registry.errata()]
+                   "reason": e.reason} for rid, e in derivations.errata()]
         everything = {**comparisons, **simulated}
-        entries = {name: comp.as_dict() for name, comp in everything.items()}
-        for name, entry in entries.items():
-            entry["outcome"] = pipeline.outcome(name, entry)
-            if name in pipeline.KNOWN_DISAGREEMENTS:
-                entry["known_disagreement"] = pipeline.KNOWN_DISAGREEMENTS[name][0]
+        entries = {name: entry(comp) for name, comp in everything.items()}
         results = {
             "passed": all(c.passed for c in checks) and not stale and all(
                 e["outcome"] in ("pass", "known disagreement") for e in entries.values()),
@@ -142,7 +139,21 @@ def _errata_md(errata) -> str:
     return "\n".join(lines) + "\n"
 
 
-def _fmt(x) -> str:
+def entry(comp) -> dict:
+    """The results.json entry of a :class:`~numerics.validation.base.Comparison`: ``as_dict()`` with its outcome
+    ('pass', 'known disagreement' or 'FAIL') and, for a comparison that establishes a disagreement, the finding."""
+    from numerics.validation.registry import COMPARISONS
+
+    out = comp.as_dict()
+    spec = COMPARISONS[comp.name]
+    out["outcome"] = spec.outcome(out)
+    if spec.known_disagreement is not None:
+        out["known_disagreement"] = spec.known_disagreement.finding
+    return out
+
+
+def fmt(x) -> str:
+    """A measured number as the report prints it: 3 significant digits, "n/a" for a missing one."""
     if x is None:
         return "n/a"
     return f"{x:.3g}" if isinstance(x, float) else str(x)
@@ -150,14 +161,14 @@ def _fmt(x) -> str:
 
 def _reading(name: str, r: dict) -> str:
     """One reading of a comparison with several ('white-noise: alpha >= 150, chi2/dof = 88, C2/C1 = 0.05 ± 0.05')."""
-    alpha = r.get("alpha_bound") or (f"alpha = {_fmt(r.get('alpha'))}"
-                                     + (f" ± {_fmt(r['alpha_err'])}" if r.get("alpha_err") is not None else ""))
-    shape = f"C2/C1 = {_fmt(r.get('shape_c2_c1'))} ± {_fmt(r.get('shape_c2_c1_err'))}" if "shape_c2_c1" in r else ""
-    parts = [alpha, f"chi2/dof = {_fmt(r.get('chi2_dof'))}", shape, r.get("verdict") or ""]
+    alpha = r.get("alpha_bound") or (f"alpha = {fmt(r.get('alpha'))}"
+                                     + (f" ± {fmt(r['alpha_err'])}" if r.get("alpha_err") is not None else ""))
+    shape = f"C2/C1 = {fmt(r.get('shape_c2_c1'))} ± {fmt(r.get('shape_c2_c1_err'))}" if "shape_c2_c1" in r else ""
+    parts = [alpha, f"chi2/dof = {fmt(r.get('chi2_dof'))}", shape, r.get("verdict") or ""]
     return f"{name}: " + ", ".join(p for p in parts if p)
 
 
-def _headline(c: dict, names) -> str:
+def headline(c: dict, names) -> str:
     """'p = 0.28 ± 0.2, ...': the headline numbers of a comparison entry, errors paired with their values; a value at
     the edge of its fit range is shown as the bound it is (``measured['<key>_bound']``), per-reading entries (a dict of
     dicts) one reading after the other."""
@@ -174,15 +185,15 @@ def _headline(c: dict, names) -> str:
             parts.append(str(bound))
             continue
         err = next((c[k + suffix] for suffix in ("_err", "_sem") if k + suffix in keys), None)
-        parts.append(f"{k} = {_fmt(c[k])}" + (f" ± {_fmt(err)}" if err is not None else ""))
+        parts.append(f"{k} = {fmt(c[k])}" + (f" ± {fmt(err)}" if err is not None else ""))
     return "; ".join(parts) if any(isinstance(c[k], dict) for k in keys) else ", ".join(parts)
 
 
 def _groups(results):
-    from numerics.validation.pipeline import HEADLINES
+    from numerics.validation.registry import COMPARISONS
 
     comps = results["comparisons"]
-    back = [(n, comps[n], HEADLINES.get(n, ())) for n in results["groups"]["backtracker"]]
+    back = [(n, comps[n], COMPARISONS[n].headline) for n in results["groups"]["backtracker"]]
     num = [(n, comps[n], ()) for n in results["groups"]["numerics"]]
     return back, num
 
@@ -196,7 +207,7 @@ def _summary_md(results) -> str:
              "## Kernels against the backtracker", "",
              "| comparison | headline | error | tolerance | verdict | outcome |", "|---|---|---|---|---|---|"]
     for name, c, heads in back:
-        lines.append(f"| {name} | {_headline(c, heads)} | {_fmt(c['error'])} | {_fmt(c['tolerance'])} | {c['verdict']} | "
+        lines.append(f"| {name} | {headline(c, heads)} | {fmt(c['error'])} | {fmt(c['tolerance'])} | {c['verdict']} | "
                      f"{c['outcome']} |")
     for name, c, _ in back:
         if c.get("known_disagreement"):
@@ -219,7 +230,7 @@ def _summary_md(results) -> str:
               "", "## Kernels against independent numerics", "",
               "| comparison | error | tolerance | verdict | method |", "|---|---|---|---|---|"]
     for _name, c, _ in num:
-        lines.append(f"| {c['title']} | {_fmt(c['error'])} | {_fmt(c['tolerance'])} | {c['verdict']} | {c['method']} |")
+        lines.append(f"| {c['title']} | {fmt(c['error'])} | {fmt(c['tolerance'])} | {c['verdict']} | {c['method']} |")
     for name, c, _ in num:
         if c["notes"]:
             lines.append(f"\n*{name}*: {c['notes']}")
@@ -239,16 +250,16 @@ def _index_html(results) -> str:
 
     def section(name, c, heads):
         figs = "".join(f'<img src="{e(f)}" alt="{e(name)}">' for f in c["figures"])
-        head = f"<p><b>{e(_headline(c, heads))}</b></p>" if heads else ""
+        head = f"<p><b>{e(headline(c, heads))}</b></p>" if heads else ""
         secs = f" ({c['seconds']} s)" if c.get("seconds") is not None else ""
-        return (f"<section id={e(name)}><h3>{e(c['title'])}</h3>{head}<p>error {_fmt(c['error'])}, tolerance "
-                f"{_fmt(c['tolerance'])}: <b class={'ok' if c['verdict'] == 'pass' else 'bad'}>{c['verdict']}</b>{secs}</p>"
+        return (f"<section id={e(name)}><h3>{e(c['title'])}</h3>{head}<p>error {fmt(c['error'])}, tolerance "
+                f"{fmt(c['tolerance'])}: <b class={'ok' if c['verdict'] == 'pass' else 'bad'}>{c['verdict']}</b>{secs}</p>"
                 f"<p>{e(c['method'])}</p><p>{e(c['notes'])}</p>"
                 f"<details><summary>values</summary><pre>{e(json.dumps(c['measured'], indent=1))}\n"
                 f"{e(json.dumps(c['expected'], indent=1))}</pre></details>{figs}</section>")
 
-    table = "".join(f"<tr><td><a href='#{e(n)}'>{e(n)}</a></td><td>{e(_headline(c, h))}</td><td>{_fmt(c['error'])}</td>"
-                    f"<td>{_fmt(c['tolerance'])}</td><td class={'ok' if c['verdict'] == 'pass' else 'bad'}>{c['verdict']}"
+    table = "".join(f"<tr><td><a href='#{e(n)}'>{e(n)}</a></td><td>{e(headline(c, h))}</td><td>{fmt(c['error'])}</td>"
+                    f"<td>{fmt(c['tolerance'])}</td><td class={'ok' if c['verdict'] == 'pass' else 'bad'}>{c['verdict']}"
                     f"</td><td>{e(c['outcome'])}</td></tr>" for n, c, h in back)
     known = "".join(f"<p><b>Known disagreement ({e(n)}):</b> {e(c['known_disagreement'])}.</p>" for n, c, _ in back
                     if c.get("known_disagreement"))

@@ -350,7 +350,7 @@ def three_j_l3_sequence(l1, l2, m1, m2):
     return l3min, _solve_recursion(l3min, n, P, Q, R, lambda x, r: 2.0 * x + 1.0, None, top)
 
 
-def _chunks(n, budget=4_000_000):
+def row_chunks(n, budget=4_000_000):
     """Row slices (of rows sorted by length n) whose padded arrays hold about ``budget`` entries."""
     order = np.argsort(n, kind="stable")
     start = 0
@@ -369,7 +369,7 @@ def _recursion_3j(j1, j2, j3, m1, m2):
     inverse = inverse.ravel()
     out = np.empty(j1.shape)
     n = uniq[:, 0] + uniq[:, 1] - np.maximum(np.abs(uniq[:, 0] - uniq[:, 1]), np.abs(uniq[:, 2] + uniq[:, 3])) + 1
-    for rows in _chunks(n):
+    for rows in row_chunks(n):
         l3min, seq = three_j_l3_sequence(uniq[rows, 0], uniq[rows, 1], uniq[rows, 2], uniq[rows, 3])
         where = np.full(uniq.shape[0], -1)
         where[rows] = np.arange(rows.size)
@@ -490,7 +490,7 @@ def _recursion_6j(j1, j2, j3, j4, j5, j6):
     u = uniq
     n = (np.minimum(u[:, 0] + u[:, 1], u[:, 3] + u[:, 4])
          - np.maximum(np.abs(u[:, 0] - u[:, 1]), np.abs(u[:, 3] - u[:, 4])) + 1)
-    for rows in _chunks(n):
+    for rows in row_chunks(n):
         x0, _, seq = _six_j_j1_sequence(*(u[rows, i] for i in range(5)))
         where = np.full(u.shape[0], -1)
         where[rows] = np.arange(rows.size)

@@ -655,7 +655,7 @@ def _general_spectrum() -> Derivation:
             Premise("(3.14): Lambda_l(dT) = int_0^dT dT' int_0^T' dtau int dk g(k) j_l(k tau) (Fubini: record qlt.lambda_l)"),
             Premise("(3.22), second line: kappa_{lA lB}(dT) = int dk g(k) h_lA h_lB, h_l = J_l(k dT)/k (record qlt.kappa)"),
             Premise("a plane-wave field Omega = sum_n a_n cos(k_n.r + beta_n) with isotropic directions k-hat_n, "
-                    "polarisation angles and phases (numerics.turbulence.PlaneWaveField)"),
+                    "polarisation angles and phases (numerics.backtracking.turbulence.PlaneWaveField)"),
         ],
         steps=[
             Step("tau = y/k: int_0^dT (dT - tau) j_l(k tau) dtau = JJ_l(k dT)/k^2, JJ_l(z) = int_0^z (z - y) j_l(y) dy "

@@ -8,7 +8,7 @@ generation.  Every function broadcasts its arguments like a NumPy ufunc.
 import numpy
 import scipy.special
 
-from numerics._kernel_runtime import _broadcast, _stack
+from numerics.kernels._runtime import broadcast, stack
 
 __all__ = ['dipole_shift', 'solar_dipole_sidereal', 'solar_dipole_solar', 'solar_yearly_mean_sidereal', 'solar_yearly_mean_solar']
 
@@ -30,7 +30,7 @@ def dipole_shift(beta_x, beta_y, beta_z, Gamma):
     sympy: 1.14.0
     """
     _x0 = Gamma + 2
-    _out = _stack(((_x0*beta_x,), (_x0*beta_y,), (_x0*beta_z,),), beta_x, beta_y, beta_z, Gamma)
+    _out = stack(((_x0*beta_x,), (_x0*beta_y,), (_x0*beta_z,),), beta_x, beta_y, beta_z, Gamma)
     return _out[..., 0]
 
 
@@ -53,7 +53,7 @@ def solar_dipole_sidereal(phase, Gamma, beta, epsilon):
     """
     _x0 = beta*(Gamma + 2)
     _x1 = _x0*numpy.cos(phase)
-    _out = _stack(((-_x0*numpy.sin(phase),), (_x1*numpy.cos(epsilon),), (_x1*numpy.sin(epsilon),),), phase, Gamma, beta, epsilon)
+    _out = stack(((-_x0*numpy.sin(phase),), (_x1*numpy.cos(epsilon),), (_x1*numpy.sin(epsilon),),), phase, Gamma, beta, epsilon)
     return _out[..., 0]
 
 
@@ -73,7 +73,7 @@ def solar_yearly_mean_sidereal(Gamma, beta, epsilon):
     srepr-sha256: 039b650a9a1b505cf71b7e2e338d1210be79a0d1d74b44a280ea22df101dbbd5
     sympy: 1.14.0
     """
-    _out = _stack(((0,), (0,), (0,),), Gamma, beta, epsilon)
+    _out = stack(((0,), (0,), (0,),), Gamma, beta, epsilon)
     return _out[..., 0]
 
 
@@ -99,7 +99,7 @@ def solar_dipole_solar(phase, Gamma, beta, epsilon):
     _x1 = numpy.sin(_x0)**2
     _x2 = 2*phase
     _x3 = beta*(Gamma + 2)
-    _out = _stack(((-_x1*_x3*numpy.sin(_x2),), (-_x3*(_x1*numpy.cos(_x2) - numpy.cos(_x0)**2),), (_x3*numpy.sin(epsilon)*numpy.cos(phase),),), phase, Gamma, beta, epsilon)
+    _out = stack(((-_x1*_x3*numpy.sin(_x2),), (-_x3*(_x1*numpy.cos(_x2) - numpy.cos(_x0)**2),), (_x3*numpy.sin(epsilon)*numpy.cos(phase),),), phase, Gamma, beta, epsilon)
     return _out[..., 0]
 
 
@@ -120,5 +120,5 @@ def solar_yearly_mean_solar(Gamma, beta, epsilon):
     srepr-sha256: 71c9e1487ad5be2575dcb7691ef06e202d0bfa0be0c07920532dd1ccb9d6bc0c
     sympy: 1.14.0
     """
-    _out = _stack(((0,), (beta*(Gamma + 2)*numpy.cos((1/2)*epsilon)**2,), (0,),), Gamma, beta, epsilon)
+    _out = stack(((0,), (beta*(Gamma + 2)*numpy.cos((1/2)*epsilon)**2,), (0,),), Gamma, beta, epsilon)
     return _out[..., 0]

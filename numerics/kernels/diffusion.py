@@ -8,7 +8,7 @@ generation.  Every function broadcasts its arguments like a NumPy ufunc.
 import numpy
 import scipy.special
 
-from numerics._kernel_runtime import _broadcast, _stack
+from numerics.kernels._runtime import broadcast, stack
 
 __all__ = ['bgk_tensor', 'nu_axial', 'nu_perp']
 
@@ -57,7 +57,7 @@ def bgk_tensor(nu, Omega, b_x, b_y, b_z, v):
     _x17 = _x7*b_x
     _x18 = _x15*_x3
     _x19 = b_z**2
-    _out = _stack(((_x4*(_x0*_x1 - _x3*(_x0 - 1)), _x4*(-_x10 + _x6 + _x8), -_x4*(-_x11 + _x12 + _x13),), (-_x4*(_x10 - _x6 + _x8), _x4*(_x1*_x14 - _x3*(_x14 - 1)), _x4*(_x16 + _x17 - _x18),), (_x4*(_x11 + _x12 - _x13), -_x4*(-_x16 + _x17 + _x18), _x4*(_x1*_x19 - _x3*(_x19 - 1)),),), nu, Omega, b_x, b_y, b_z, v)
+    _out = stack(((_x4*(_x0*_x1 - _x3*(_x0 - 1)), _x4*(-_x10 + _x6 + _x8), -_x4*(-_x11 + _x12 + _x13),), (-_x4*(_x10 - _x6 + _x8), _x4*(_x1*_x14 - _x3*(_x14 - 1)), _x4*(_x16 + _x17 - _x18),), (_x4*(_x11 + _x12 - _x13), -_x4*(-_x16 + _x17 + _x18), _x4*(_x1*_x19 - _x3*(_x19 - 1)),),), nu, Omega, b_x, b_y, b_z, v)
     return _out
 
 
@@ -77,7 +77,7 @@ def nu_perp(nu, Omega):
     srepr-sha256: 2e807bdf90a1bc5454f58ec2c147c53a9054fd0271be5c3e3e8870ffc3117859
     sympy: 1.14.0
     """
-    return _broadcast(Omega**2/nu + nu, nu, Omega)
+    return broadcast(Omega**2/nu + nu, nu, Omega)
 
 
 def nu_axial(nu, Omega):
@@ -96,4 +96,4 @@ def nu_axial(nu, Omega):
     srepr-sha256: 443fbc89e4b44c37b7ebd162610286ac163ecceac8cba77ac997506300eb04b9
     sympy: 1.14.0
     """
-    return _broadcast(Omega + nu**2/Omega, nu, Omega)
+    return broadcast(Omega + nu**2/Omega, nu, Omega)

@@ -8,7 +8,7 @@ generation.  Every function broadcasts its arguments like a NumPy ufunc.
 import numpy
 import scipy.special
 
-from numerics._kernel_runtime import _broadcast, _stack
+from numerics.kernels._runtime import broadcast, stack
 
 __all__ = ['mode_coefficient', 'ratio', 'total_power_term']
 
@@ -29,7 +29,7 @@ def ratio(ell):
     srepr-sha256: 1f88281fa37b7f555427ed63e77146964ad19a4c4e81b92963fb1ef2f7454cb9
     sympy: 1.14.0
     """
-    return _broadcast(18/((ell + 1)*(ell + 2)*(2*ell + 1)), ell)
+    return broadcast(18/((ell + 1)*(ell + 2)*(2*ell + 1)), ell)
 
 
 def mode_coefficient(ell, n):
@@ -56,7 +56,7 @@ def mode_coefficient(ell, n):
     _x2 = 1 - n
     _x3 = _x1 + _x2
     _x4 = -_x1
-    return _broadcast(-(-1)**n*n*(n + 1)*(2*n + 1)*scipy.special.poch(_x0, _x3)*scipy.special.poch(_x2 + ell, -_x3)*scipy.special.poch(_x4 + ell, _x1)*scipy.special.poch(_x1 + ell + 1, _x4)/(_x0*(_x0 + 1)), ell, n)
+    return broadcast(-(-1)**n*n*(n + 1)*(2*n + 1)*scipy.special.poch(_x0, _x3)*scipy.special.poch(_x2 + ell, -_x3)*scipy.special.poch(_x4 + ell, _x1)*scipy.special.poch(_x1 + ell + 1, _x4)/(_x0*(_x0 + 1)), ell, n)
 
 
 def total_power_term(n, tau):
@@ -75,4 +75,4 @@ def total_power_term(n, tau):
     srepr-sha256: c63c9da5ceecd1f2b7facf346c12e6526a73a2b2edd760586f982abae6bb0b0c
     sympy: 1.14.0
     """
-    return _broadcast(-(-1)**n*(2*n + 1)*numpy.exp(-n*tau*(n + 1)), n, tau)
+    return broadcast(-(-1)**n*(2*n + 1)*numpy.exp(-n*tau*(n + 1)), n, tau)

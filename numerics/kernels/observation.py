@@ -8,7 +8,7 @@ generation.  Every function broadcasts its arguments like a NumPy ufunc.
 import numpy
 import scipy.special
 
-from numerics._kernel_runtime import _broadcast, _stack
+from numerics.kernels._runtime import broadcast, stack
 
 __all__ = ['declination_average_factor', 'dipole_coupling', 'dipole_from_alm', 'east_west_step_uniform', 'local_rotation', 'noise_uniform']
 
@@ -35,7 +35,7 @@ def local_rotation(omega_t, Phi_lat):
     _x1 = numpy.cos(omega_t)
     _x2 = numpy.sin(omega_t)
     _x3 = numpy.cos(Phi_lat)
-    _out = _stack(((-_x0*_x1, -_x0*_x2, _x3,), (_x2, -_x1, 0,), (_x1*_x3, _x2*_x3, _x0,),), omega_t, Phi_lat)
+    _out = stack(((-_x0*_x1, -_x0*_x2, _x3,), (_x2, -_x1, 0,), (_x1*_x3, _x2*_x3, _x0,),), omega_t, Phi_lat)
     return _out
 
 
@@ -58,7 +58,7 @@ def dipole_from_alm(re_a11, im_a11, a10):
     """
     _x0 = (1/2)/numpy.sqrt(numpy.pi)
     _x1 = numpy.sqrt(6)*_x0
-    _out = _stack(((-_x1*re_a11,), (_x1*im_a11,), (numpy.sqrt(3)*_x0*a10,),), re_a11, im_a11, a10)
+    _out = stack(((-_x1*re_a11,), (_x1*im_a11,), (numpy.sqrt(3)*_x0*a10,),), re_a11, im_a11, a10)
     return _out[..., 0]
 
 
@@ -79,7 +79,7 @@ def east_west_step_uniform(theta_max):
     sympy: 1.14.0
     """
     _x0 = 2*theta_max
-    return _broadcast(-1/2*(_x0 - numpy.sin(_x0))/(numpy.pi*(numpy.cos(theta_max) - 1)), theta_max)
+    return broadcast(-1/2*(_x0 - numpy.sin(_x0))/(numpy.pi*(numpy.cos(theta_max) - 1)), theta_max)
 
 
 def declination_average_factor(delta_1, delta_2):
@@ -101,7 +101,7 @@ def declination_average_factor(delta_1, delta_2):
     """
     _x0 = numpy.sin(delta_1)
     _x1 = numpy.sin(delta_2)
-    return _broadcast((1/2)*(_x0*numpy.cos(delta_1) - _x1*numpy.cos(delta_2) + delta_1 - delta_2)/(_x0 - _x1), delta_1, delta_2)
+    return broadcast((1/2)*(_x0*numpy.cos(delta_1) - _x1*numpy.cos(delta_2) + delta_1 - delta_2)/(_x0 - _x1), delta_1, delta_2)
 
 
 def dipole_coupling(delta_1, delta_2):
@@ -122,7 +122,7 @@ def dipole_coupling(delta_1, delta_2):
     """
     _x0 = numpy.sin(delta_1)
     _x1 = numpy.sin(delta_2)
-    return _broadcast((1/4)*_x0**3 - 3/4*_x0 - 1/4*_x1**3 + (3/4)*_x1, delta_1, delta_2)
+    return broadcast((1/4)*_x0**3 - 3/4*_x0 - 1/4*_x1**3 + (3/4)*_x1, delta_1, delta_2)
 
 
 def noise_uniform(f_sky, n_tot):
@@ -141,4 +141,4 @@ def noise_uniform(f_sky, n_tot):
     srepr-sha256: c217861a557d556997518df0e962b6934f3b8ae0e1ee1119b03ed23aa3f5234f
     sympy: 1.14.0
     """
-    return _broadcast(4*numpy.pi*f_sky**2/n_tot, f_sky, n_tot)
+    return broadcast(4*numpy.pi*f_sky**2/n_tot, f_sky, n_tot)

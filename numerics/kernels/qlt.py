@@ -8,7 +8,7 @@ generation.  Every function broadcasts its arguments like a NumPy ufunc.
 import numpy
 import scipy.special
 
-from numerics._kernel_runtime import _broadcast, _stack
+from numerics.kernels._runtime import broadcast, stack
 
 __all__ = ['g_out_from_rms', 'neumann_coefficient', 'power_law_mean_square', 'power_law_tail']
 
@@ -29,7 +29,7 @@ def g_out_from_rms(omega_rms, k_out, k_in):
     srepr-sha256: 258b5aca0f032b4f9118ada5d0adbca773853d80d5463686309de490e738f3b1
     sympy: 1.14.0
     """
-    return _broadcast((1/8)*omega_rms**2/(numpy.pi*(k_in - k_out)), omega_rms, k_out, k_in)
+    return broadcast((1/8)*omega_rms**2/(numpy.pi*(k_in - k_out)), omega_rms, k_out, k_in)
 
 
 def neumann_coefficient(ell, n):
@@ -50,7 +50,7 @@ def neumann_coefficient(ell, n):
     sympy: 1.14.0
     """
     _x0 = (1/2)*ell + 1
-    return _broadcast((2*ell + 4*n + 3)*scipy.special.poch(_x0, 1/2)/((ell + 1)*scipy.special.poch(_x0 + n, 1/2)), ell, n)
+    return broadcast((2*ell + 4*n + 3)*scipy.special.poch(_x0, 1/2)/((ell + 1)*scipy.special.poch(_x0 + n, 1/2)), ell, n)
 
 
 def power_law_tail(k, k_out, k_in, n, g_out):
@@ -71,7 +71,7 @@ def power_law_tail(k, k_out, k_in, n, g_out):
     """
     _x0 = k**(-1.0)
     _x1 = numpy.log(_x0*k_in)
-    return _broadcast(_x0*_x1*g_out*(k/k_out)**n*scipy.special.exprel(_x1*(n - 1)), k, k_out, k_in, n, g_out)
+    return broadcast(_x0*_x1*g_out*(k/k_out)**n*scipy.special.exprel(_x1*(n - 1)), k, k_out, k_in, n, g_out)
 
 
 def power_law_mean_square(k_out, k_in, n, g_out):
@@ -91,4 +91,4 @@ def power_law_mean_square(k_out, k_in, n, g_out):
     sympy: 1.14.0
     """
     _x0 = numpy.log(k_in/k_out)
-    return _broadcast(8*numpy.pi*_x0*g_out*k_out*scipy.special.exprel(_x0*(n + 1)), k_out, k_in, n, g_out)
+    return broadcast(8*numpy.pi*_x0*g_out*k_out*scipy.special.exprel(_x0*(n + 1)), k_out, k_in, n, g_out)

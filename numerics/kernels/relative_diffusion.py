@@ -8,7 +8,7 @@ generation.  Every function broadcasts its arguments like a NumPy ufunc.
 import numpy
 import scipy.special
 
-from numerics._kernel_runtime import _broadcast, _stack
+from numerics.kernels._runtime import broadcast, stack
 
 __all__ = ['cl_power_law', 'cl_power_law_asymptote', 'cl_power_law_printed', 'cosmic_variance', 'monopole_rate', 'noise_level', 'noise_variance']
 
@@ -29,7 +29,7 @@ def noise_level(n_pix, T, ksg):
     srepr-sha256: a1c8112b10630f342c311e2bec76ff2fc00307e006a0d2cbc65bb9690aec87ed
     sympy: 1.14.0
     """
-    return _broadcast(8*numpy.pi*T*ksg/n_pix, n_pix, T, ksg)
+    return broadcast(8*numpy.pi*T*ksg/n_pix, n_pix, T, ksg)
 
 
 def noise_variance(noise, ell):
@@ -48,7 +48,7 @@ def noise_variance(noise, ell):
     srepr-sha256: ac30c65fa1d463178ecccb016d421576aa97a781c3866184522262166ddac8e2
     sympy: 1.14.0
     """
-    return _broadcast(2*noise**2/(2*ell + 1), noise, ell)
+    return broadcast(2*noise**2/(2*ell + 1), noise, ell)
 
 
 def cosmic_variance(cl, ell):
@@ -67,7 +67,7 @@ def cosmic_variance(cl, ell):
     srepr-sha256: 3092081394e80b320883eba311fb5e2f8b0fef09ff92b68ac1da80c90fc99ff2
     sympy: 1.14.0
     """
-    return _broadcast(2*cl**2/(2*ell + 1), cl, ell)
+    return broadcast(2*cl**2/(2*ell + 1), cl, ell)
 
 
 def cl_power_law(ell, p, q1, nu0):
@@ -88,7 +88,7 @@ def cl_power_law(ell, p, q1, nu0):
     """
     _x0 = p - 1
     _x1 = p - 2
-    return _broadcast(6*2**(-p)*_x0*q1*scipy.special.gamma(-_x0)/(_x1*nu0*scipy.special.poch(_x0 + ell, -2*_x1)*scipy.special.gamma(p)), ell, p, q1, nu0)
+    return broadcast(6*2**(-p)*_x0*q1*scipy.special.gamma(-_x0)/(_x1*nu0*scipy.special.poch(_x0 + ell, -2*_x1)*scipy.special.gamma(p)), ell, p, q1, nu0)
 
 
 def cl_power_law_printed(ell, p, q1, nu0):
@@ -109,7 +109,7 @@ def cl_power_law_printed(ell, p, q1, nu0):
     sympy: 1.14.0
     """
     _x0 = p - 1
-    return _broadcast(3*2**(-p)*q1*(_x0*p/(ell*(ell + 1)) + 1)*scipy.special.gamma(-_x0)/(nu0*scipy.special.poch(_x0 + ell, 2*(2 - p))*scipy.special.gamma(p)), ell, p, q1, nu0)
+    return broadcast(3*2**(-p)*q1*(_x0*p/(ell*(ell + 1)) + 1)*scipy.special.gamma(-_x0)/(nu0*scipy.special.poch(_x0 + ell, 2*(2 - p))*scipy.special.gamma(p)), ell, p, q1, nu0)
 
 
 def cl_power_law_asymptote(ell, p, q1, nu0):
@@ -129,7 +129,7 @@ def cl_power_law_asymptote(ell, p, q1, nu0):
     sympy: 1.14.0
     """
     _x0 = p - 1
-    return _broadcast(6*2**(-p)*_x0*ell**(2*p - 4)*q1*scipy.special.gamma(-_x0)/(nu0*(p - 2)*scipy.special.gamma(p)), ell, p, q1, nu0)
+    return broadcast(6*2**(-p)*_x0*ell**(2*p - 4)*q1*scipy.special.gamma(-_x0)/(nu0*(p - 2)*scipy.special.gamma(p)), ell, p, q1, nu0)
 
 
 def monopole_rate(p, q1):
@@ -148,4 +148,4 @@ def monopole_rate(p, q1):
     srepr-sha256: ac3c1d2f04a21c96b5d7e76e660c696587acb3ca1b575ca70bec56e89f148e56
     sympy: 1.14.0
     """
-    return _broadcast(-3*p*q1/(p - 2), p, q1)
+    return broadcast(-3*p*q1/(p - 2), p, q1)

@@ -1,7 +1,7 @@
 """Compton-Getting end to end (issue 6, comparison 5): a backtracked sky map seen by a moving observer.
 
 Setup (c = 1; lengths in L_c).  In the *plasma frame* the turbulent field Omega(r) is static (a
-``numerics.turbulence.PlaneWaveField``: the 002-like Giacalone-Jokipii spectrum, Omega_0 = 10 along z,
+``numerics.backtracking.turbulence.PlaneWaveField``: the 002-like Giacalone-Jokipii spectrum, Omega_0 = 10 along z,
 i.e. r_L = 0.1 L_c at rigidity 1, sigma^2 = 1) and the cosmic rays have the quasi-stationary
 diffusion solution of 002 eq. (4) / review eq. (66) times a power law,
 
@@ -14,15 +14,15 @@ K (BGK, nu = 1/L_c; its value does not enter the CG shift).  An observer at the 
 velocity ``beta`` (|beta| = 1e-4 .. 1e-3) relative to the plasma frame.
 
 Conventions.  The maps of this module are indexed by the *arrival direction* n' (the convention of review
-eq. (60), of ``compton_getting.dipole_shift`` and of ``core._boosted_map``); the CR momentum is
-p-hat' = -n' (``numerics.skymaps`` indexes by momentum direction instead).  A map's dipole is the
+eq. (60), of ``compton_getting.dipole_shift`` and of ``analytic.boosted_map``); the CR momentum is
+p-hat' = -n' (``numerics.backtracking.skymaps`` indexes by momentum direction instead).  A map's dipole is the
 ``healpy.fit_dipole`` vector over its monopole, so delta points to the excess of arrival directions; the
 kernel predicts delta - delta* = (2 + Gamma) beta, towards the direction of motion.
 
 Method.  For every pixel n' and a fixed observed momentum p' (rigidity 1), the exact Lorentz
 transformation of the massless momentum -p' n' to the plasma frame (:func:`plasma_frame`) gives
 p = D p' with D = gamma (1 - beta.n') and the aberrated direction p-hat; the cosmic ray is backtracked
-in the plasma frame (``numerics.backtrack.backtrack``) for a time T at its own rigidity D, and Liouville
+in the plasma frame (``numerics.backtracking.boris.backtrack``) for a time T at its own rigidity D, and Liouville
 (review eq. (63), f' = f*) gives the observed relative intensity I'(n') = D^-s A(r(-T), p(-T)),
 A = 1 + r.g - 3 p.K.g.  The rigidity D depends on the pixel only through beta.n'; on a HEALPix grid
 rotated so that its pole points along beta every ring has one D, so one ``backtrack`` call per ring
@@ -56,7 +56,7 @@ aberration left out the ci cases stay within their budgets, while f ~ p^-Gamma i
 
 Structure: :func:`simulate` backtracks (kernel-free, the expensive part; a :class:`Simulation`), :func:`compare`
 confronts it with a kernel (cheap, so tests can swap the kernel), :func:`compton_getting_end_to_end` does both.
-Scales (``SCALES``): ci 2 fields x 2 directions x |beta| in {1e-4, 1e-3}, nside 16, 64 modes, Omega_0 T <= 10
+Scales (``SIZES``): ci 2 fields x 2 directions x |beta| in {1e-4, 1e-3}, nside 16, 64 modes, Omega_0 T <= 10
 (about 5 s on the 2-core machine); quick 3 x 3 x 2 and Omega_0 T <= 30 (about 35 s); paper nside 32, 128 modes,
 4 x 3 x 2, Omega_0 T <= 100 (about 12 min).  All use lambda in [0.1, 100] L_c rather than 002's [0.01, 100]
 (the CG shift does not depend on the spectrum; the step would be ten times smaller).
@@ -80,9 +80,10 @@ import numpy as np
 
 from numerics import _validate as check
 from numerics import compton_getting
-from numerics.validation.core import Comparison, _boosted_map, _savefig
+from numerics.validation.analytic import boosted_map
+from numerics.validation.base import Comparison, Spec, check_scale, save_figure
 
-__all__ = ["compton_getting_end_to_end", "simulate", "compare", "Simulation", "plasma_frame", "SCALES", "SPECTRAL_INDEX",
+__all__ = ["compton_getting_end_to_end", "simulate", "compare", "Simulation", "plasma_frame", "SIZES", "SPECTRAL_INDEX",
            "VERDICT_OMEGA_T"]
 
 #: Gamma of the intensity I ~ E^-Gamma (f ~ p^-(2 + Gamma)), as in review eq. (60).
@@ -108,7 +109,7 @@ class _Scale:
     lambda_min: float  # smallest wavelength, L_c (largest 100 L_c)
 
 
-SCALES = {
+SIZES = {
     "ci": _Scale(nside=16, realizations=2, directions=2, betas=(1e-4, 1e-3), omega_t=(3.0, 10.0), n_modes=64,
                  lambda_min=0.1),
     "quick": _Scale(nside=16, realizations=3, directions=3, betas=(1e-4, 1e-3), omega_t=(3.0, 10.0, 30.0), n_modes=64,
@@ -182,7 +183,7 @@ def _anisotropy(tr, g, kg) -> np.ndarray:
 
 def _budgets(field, grid, betas, times, dt, g, kg, s, rng) -> dict:
     """Error budget per |beta| and time from beta = 0 maps only (module docstring): no kernel, no moving observer."""
-    from numerics.backtrack import backtrack
+    from numerics.backtracking.boris import backtrack
 
     a0 = _anisotropy(backtrack(field, -grid, times, dt=dt), g, kg)
     aniso = np.sqrt(np.mean((a0 - 1.0) ** 2, axis=1))
@@ -201,7 +202,7 @@ def _observed(field, grid, rot, beta_vec, times, dt, g, kg, s) -> tuple[list[dic
     """delta, delta* and the difference map for one field and one beta at every recorded time (module docstring)."""
     import healpy as hp
 
-    from numerics.backtrack import backtrack
+    from numerics.backtracking.boris import backtrack
 
     nside = hp.npix2nside(grid.shape[0])
     arrival = grid @ rot.T  # rotated grid: its pole along beta
@@ -215,7 +216,7 @@ def _observed(field, grid, rot, beta_vec, times, dt, g, kg, s) -> tuple[list[dic
         a_obs[:, sl] = _anisotropy(backtrack(field, p_plasma[sl], times, dt=dt, rigidity=float(np.mean(D[sl]))), g, kg)
     a_fixed = _anisotropy(backtrack(field, p_plasma, times, dt=dt), g, kg)  # aberration only, rigidity change ignored
     # the exact boost D^-s from core: on the unrotated grid with beta along the pole it is D^-s of the rotated grid
-    weight = _boosted_map(nside, np.array([0.0, 0.0, speed]), s - 2.0)
+    weight = boosted_map(nside, np.array([0.0, 0.0, speed]), s - 2.0)
     rows = []
     for k in range(len(times)):
         rest = _dipole(a0[k], rot)
@@ -256,7 +257,7 @@ def simulate(scale: str = "quick", progress: bool = False, seed: int = MASTER_SE
 
     Parameters
     ----------
-    scale : {"ci", "quick", "paper"} -- problem size (``SCALES``): ci < 30 s, quick < 1 min on 2 cores
+    scale : {"ci", "quick", "paper"} -- problem size (``SIZES``): ci < 30 s, quick < 1 min on 2 cores
     progress : bool -- a tqdm bar over the cases
     seed : int >= 0 -- master seed; realization i draws its field, gradient direction and beta directions from
         numpy.random.SeedSequence(seed, spawn_key=(i,))
@@ -264,13 +265,13 @@ def simulate(scale: str = "quick", progress: bool = False, seed: int = MASTER_SE
     Lengths and times in L_c, c = 1, fields as gyrofrequencies (1/L_c), beta in units of c.
     """
     from numerics import diffusion
-    from numerics.backtrack import default_step
-    from numerics.skymaps import directions
-    from numerics.turbulence import PlaneWaveField
+    from numerics.backtracking.boris import default_step
+    from numerics.backtracking.skymaps import directions
+    from numerics.backtracking.turbulence import PlaneWaveField
 
-    scale = check.choice("scale", scale, tuple(SCALES))
+    scale = check_scale(scale)
     seed = int(check.integers("seed", seed, 0, 2**63 - 1))
-    cfg = SCALES[scale]
+    cfg = SIZES[scale]
     s = 2.0 + SPECTRAL_INDEX
     regular = np.array([0.0, 0.0, OMEGA_0])
     times = np.asarray(cfg.omega_t) / OMEGA_0
@@ -323,7 +324,7 @@ def compare(sim: Simulation, kernel: Callable = compton_getting.dipole_shift, fi
     """The Comparison of a :class:`Simulation` with ``kernel(beta, Gamma)`` (default: the generated kernel of
     review eq. (60)); rel_err = |delta - delta* - kernel| / |kernel| per case, error = its largest value at
     Omega_0 T = ``VERDICT_OMEGA_T``, tolerance = the smallest budget there (module docstring)."""
-    cfg = SCALES[sim.scale]
+    cfg = SIZES[sim.scale]
     kverdict = _verdict_index(cfg)
     cases = []
     for c in sim.cases:
@@ -392,8 +393,8 @@ def compton_getting_end_to_end(figdir: Path | None = None, scale: str = "quick",
 
     Parameters
     ----------
-    figdir : Path, optional -- where the figure goes (``core._savefig``); None: no figure
-    scale : {"ci", "quick", "paper"} -- problem size (``SCALES``): ci < 30 s, quick < 1 min on 2 cores
+    figdir : Path, optional -- where the figure goes (``base.save_figure``); None: no figure
+    scale : {"ci", "quick", "paper"} -- problem size (``SIZES``): ci < 30 s, quick < 1 min on 2 cores
     progress : bool -- a tqdm bar over the cases
     kernel : callable (beta (3,), Gamma) -> (3,) -- the prediction under test (default: the generated kernel)
     seed : int >= 0 -- master seed (:func:`simulate`)
@@ -444,6 +445,13 @@ def _figure(figdir, shown, by_time, cases, cfg) -> list[str]:
     ax.yaxis.tick_right()
     ax.set_title("residual vs backtracking time (verdict at the grey line)", fontsize=10)
     ax.legend(fontsize=7)
-    figs = _savefig(fig, figdir, "compton_getting_end_to_end")
+    figs = save_figure(fig, figdir, "compton_getting_end_to_end")
     plt.close(fig)
     return figs
+
+
+def _run(ensembles, figdir, scale, progress):
+    return compton_getting_end_to_end(figdir, scale=scale, progress=progress)
+
+
+SPEC = Spec("compton_getting", _run, sizes=SIZES, headline=("rel_err",))

@@ -1,7 +1,7 @@
 """The simulated diffusion tensor against the BGK tensor (002 eq. (2), review eq. (53)).
 
 From a backtracked ensemble with a regular field B0 the running Taylor-Green-Kubo tensor
-K_ij(T) = -<n0_i r_j(-T)> (numerics.skymaps.running_diffusion) is projected on B0:
+K_ij(T) = -<n0_i r_j(-T)> (numerics.backtracking.skymaps.running_diffusion) is projected on B0:
 
     K_par = b.K.b,   K_perp = (tr K^s - K_par)/2,   K_A = eps_ijk b_k K_ij / 2,
 
@@ -19,7 +19,7 @@ from __future__ import annotations
 import numpy as np
 
 from numerics import diffusion
-from numerics.validation.core import Comparison, _savefig
+from numerics.validation.base import Comparison, Spec, mean_sem, save_figure
 
 __all__ = ["diffusion_tensor", "K_SIGMA"]
 
@@ -39,7 +39,7 @@ def _projections(tgk, b):
 
 
 def diffusion_tensor(ens, figdir=None, time_index=-1) -> Comparison:
-    """K_par, K_perp, K_A of a stored ensemble (numerics.storage.Ensemble with B0 != 0) against BGK."""
+    """K_par, K_perp, K_A of a stored ensemble (numerics.backtracking.storage.Ensemble with B0 != 0) against BGK."""
     reg = np.asarray(ens.config.regular, dtype=float) * ens.config.charge / ens.config.rigidity
     omega = float(np.linalg.norm(reg))
     if omega == 0:
@@ -48,9 +48,6 @@ def diffusion_tensor(ens, figdir=None, time_index=-1) -> Comparison:
     tgk = -ens.moments[:, :, 6:9, 0:3]  # (R, K, 3, 3): [i, j] = -<n0_i r_j(-T)>
     par, perp, axial = _projections(tgk, b)  # (R, K)
     R = par.shape[0]
-
-    def mean_sem(x):
-        return x.mean(axis=0), (x.std(axis=0, ddof=1) / np.sqrt(R) if R > 1 else np.full(x.shape[1], np.nan))
 
     (kp, kp_e), (kq, kq_e), (ka, ka_e) = mean_sem(par), mean_sem(perp), mean_sem(axial)
     k = time_index % ens.times.size
@@ -101,7 +98,7 @@ def diffusion_tensor(ens, figdir=None, time_index=-1) -> Comparison:
         ax.set_title(f"{ens.realizations} realizations of {ens.config.name}")
         ax.legend(fontsize=7)
         fig.tight_layout()
-        figs = _savefig(fig, figdir, "diffusion_tensor")
+        figs = save_figure(fig, figdir, "diffusion_tensor")
         plt.close(fig)
     return Comparison(
         name="diffusion_tensor",
@@ -117,3 +114,12 @@ def diffusion_tensor(ens, figdir=None, time_index=-1) -> Comparison:
                f"K_A; K_par changed by {measured['K_par_change_over_last_factor_3_in_T']:+.0%} over the last factor 3 "
                "in T (the running tensor is not yet converged if that is large)."),
     )
+
+
+def _run(ensembles, figdir, scale, progress):
+    return diffusion_tensor(ensembles["002"], figdir)
+
+
+SPEC = Spec("diffusion_tensor", _run, ensembles=("002",), headline=(
+    "K_par", "K_par_sem", "K_perp", "K_perp_sem", "K_A", "K_A_sem", "nu_fit_over_omega", "bgk_rel_err_perp",
+    "bgk_rel_err_perp_err", "bgk_rel_err_axial", "bgk_rel_err_axial_err"))

@@ -20,7 +20,7 @@ the ballistic regime D is non-zero already at second order in the field (``M - 1
 dT), which the weak-field test uses as a known non-Markovian answer.
 
 The ensembles.  For each reading of 003's "white noise" (:data:`READINGS`: E(k) constant per unit k, or per ln k) the
-field of realization r is ``numerics.simulation.make_field(qlt_config(..., reading).replace(n_modes=n_modes,
+field of realization r is ``numerics.backtracking.simulation.make_field(qlt_config(..., reading).replace(n_modes=n_modes,
 seed=seed), r)``: the same draws as the ensembles ``aniso run`` simulates (with n_modes = 256 and seed = 2019 the very
 same fields as its ``qlt-validation`` ensembles), realization r seeded by ``SeedSequence(seed, spawn_key=(r,))``.
 
@@ -45,7 +45,7 @@ the change of the per-realization D (its product summed over l' <= L at both res
 Estimator and errors.  R realizations; per entry the mean of M.  The product of two means is biased by
 Cov/R; D uses the unbiased U-statistic ``[R^2 Mbar Mbar - sum_i M_i M_i]/(R (R - 1))`` for E[M] E[M] (identical to
 the delete-one jackknife bias-corrected product, since the product is quadratic in the data).  Errors: delete-one
-jackknife over realizations (:func:`numerics.validation.core.jackknife`), floored at :data:`ROUNDOFF` = 1e-12 (the
+jackknife over realizations (:func:`numerics.validation.base.jackknife`), floored at :data:`ROUNDOFF` = 1e-12 (the
 analysis' round-off; M(dT = 0) = 1 holds to ~2e-14) so that entries that are deterministic (no field) give z = 0.
 Column l0 = 0 is exactly delta_l0 (a constant sky stays constant) and is left out of the tests, leaving L (L + 1) = 20
 entries.  Per dT: ``max_abs_z`` (largest |D|/sigma), ``chi2_dof_diag`` (mean z^2, the entries are correlated), and
@@ -59,7 +59,7 @@ dT.)  ``first_significant_nu`` is the smallest dT nu on the grid with a signific
 smallest dT nu from which every larger dT on the grid is significant (None if the last one is not).
 
 The scattering rate.  ``K(T) = -<n . r(-T)>/3`` (pixel and field mean; the running Taylor-Green-Kubo coefficient
-``int_0^T <v(0).v(-t)> dt / 3`` exactly, by stationarity, as trace/3 of ``numerics.skymaps.running_diffusion``'s
+``int_0^T <v(0).v(-t)> dt / 3`` exactly, by stationarity, as trace/3 of ``numerics.backtracking.skymaps.running_diffusion``'s
 ``tgk``), and ``nu = 1/(3 K(T_max))`` at the longest recorded time 2 dT_max: the rate at which the single-particle
 dipole decays if the velocity autocorrelation is exponential (003 eq. (2.13), ``qlt_sim.qlt_k``), for any shape the
 rate whose diffusion coefficient is the measured one.  At T_max the running K is still rising a little (reported:
@@ -91,7 +91,7 @@ import numpy as np
 from scipy import stats
 
 from numerics import _validate as check
-from numerics.validation.core import jackknife
+from numerics.validation.base import jackknife, mean_sem
 from numerics.validation.qlt_sim import READINGS, qlt_config
 from numerics.validation.transition_matrix import Analysis
 
@@ -127,9 +127,9 @@ def z_threshold(n_entries: int, family_alpha: float = FAMILY_ALPHA) -> float:
 def _check_grid(delta_ts) -> np.ndarray:
     dts = check.positive("delta_ts", delta_ts)
     if dts.ndim != 1 or dts.size < 1:
-        raise ValueError(f"delta_ts={check._show(delta_ts)}: expected a non-empty 1-d array of times > 0 (r_g)")
+        raise ValueError(f"delta_ts={check.show(delta_ts)}: expected a non-empty 1-d array of times > 0 (r_g)")
     if dts.size > 1 and not np.allclose(dts[1:] / dts[:-1], 2.0, rtol=1e-12, atol=0.0):
-        raise ValueError(f"delta_ts={check._show(delta_ts)}: must be geometric with ratio 2 (dT_j = dT_0 2^j), so that "
+        raise ValueError(f"delta_ts={check.show(delta_ts)}: must be geometric with ratio 2 (dT_j = dT_0 2^j), so that "
                          "2 dT is on the grid")
     return dts
 
@@ -158,7 +158,7 @@ def _validate(reading, delta_ts, realizations, nside, l_fit, n_modes, seed, thre
 
 def _step(field, dt0: float) -> float:
     """The backtracker's default step, shortened so that dT_0 is a whole number of steps."""
-    from numerics.backtrack import DEFAULT_STEP_FACTOR, default_step
+    from numerics.backtracking.kernel import DEFAULT_STEP_FACTOR, default_step
 
     try:
         dt_max = default_step(field)
@@ -207,8 +207,8 @@ def measure_markov(reading: str, delta_ts=None, realizations: int = 16, nside: i
     """
     dts, R, nside, l_fit, l_mid, n_modes, seed, threads, omega_rms, n_res = _validate(
         reading, delta_ts, realizations, nside, l_fit, n_modes, seed, threads, l_mid, omega_rms, n_res)
-    from numerics import simulation
-    from numerics.backtrack import backtrack
+    from numerics.backtracking import simulation
+    from numerics.backtracking.boris import backtrack
 
     cfg = qlt_config("quick", reading).replace(n_modes=n_modes, seed=seed, rms=omega_rms, realizations=R)
     times = np.append(dts, 2.0 * dts[-1])
@@ -276,7 +276,7 @@ def _scattering_rate(vac: np.ndarray, K_run: np.ndarray, times: np.ndarray) -> d
         x0, x1 = math.log(times[i - 1]), math.log(times[i])
         y0, y1 = (math.log(max(-math.log(max(x, 1e-300)), 1e-300)) for x in (v[i - 1], v[i]))
         nu_e = float(math.exp(-(x0 + (0.0 - y0) * (x1 - x0) / (y1 - y0)))) if y1 != y0 else float(1.0 / times[i])
-    return dict(nu=float(nu), nu_err=float(nu_err), K_run=K_mean, K_run_sem=K_run.std(axis=0, ddof=1) / math.sqrt(R),
+    return dict(nu=float(nu), nu_err=float(nu_err), K_run=K_mean, K_run_sem=mean_sem(K_run)[1],
                 K_last=float(K_mean[-1]), K_convergence=float(K_mean[-2] / K_mean[-1]), vac=v, nu_e=nu_e)
 
 
@@ -382,7 +382,7 @@ def chapman_kolmogorov(result: dict, L: int = L_CK, family_alpha: float = FAMILY
         out["tail_sigma"].append(float(np.max(np.abs(tail[:, 1:]) / err[:, 1:])))
         out["resolution_shift_sigma"].append(shift)
         out["M_mean"].append(mean1[:L + 1, :L + 1])
-        out["M_sem"].append(M1.std(axis=0, ddof=1)[:L + 1, :L + 1] / math.sqrt(R))
+        out["M_sem"].append(mean_sem(M1)[1][:L + 1, :L + 1])
     for key in ("D", "D_err", "z", "leak", "kept_fit", "M_mean", "M_sem"):
         out[key] = np.array(out[key])
     nu_dt = dts * rate["nu"]

@@ -51,10 +51,9 @@ from scipy import stats
 
 from numerics import qlt
 from numerics.validation import markov
-from numerics.validation.core import Comparison, _savefig
-from numerics.validation.core import jackknife as _jackknife
+from numerics.validation.base import Comparison, Spec, check_scale, jackknife, save_figure, sigma_equivalent
 
-__all__ = ["markov_closure", "qlt_on_grid", "steady_states_from_measured", "integrated_propagator", "threshold", "SCALES",
+__all__ = ["markov_closure", "qlt_on_grid", "steady_states_from_measured", "integrated_propagator", "threshold", "SIZES",
            "GRIDS", "K_SIGMA", "L_STEADY", "REL_TOL"]
 
 #: kσ at which the lower bound on the Markov chain's C_1 would refute the closure (reported, not the verdict)
@@ -64,7 +63,8 @@ L_STEADY = 4
 #: measurement sizes per scale (both readings each), always with the ensembles' 256 modes and seed, so that the
 #: measured fields are the first realizations of the stored 003 ensembles.  Wall time on the 2-core machine (1 thread):
 #: ci ~40 s, quick ~3 min, paper ~4 h.
-SCALES = {
+#: measured fields (keyed by numerics.validation.base.SCALES)
+SIZES = {
     "ci": dict(realizations=8, nside=4, l_fit=8, n_modes=256),
     "quick": dict(realizations=12, nside=8, l_fit=12, n_modes=256),
     "paper": dict(realizations=64, nside=16, l_fit=24, n_modes=256),
@@ -74,9 +74,7 @@ GRIDS = {"white-noise": 0.0625 * 2.0 ** np.arange(10), "per-ln-k": 0.0625 * 2.0 
 
 
 def _sigma(chi2: float, dof: int) -> float:
-    from numerics.validation.qlt_sim import _sigma_equivalent
-
-    return _sigma_equivalent(chi2, dof)
+    return sigma_equivalent(chi2, dof)
 
 
 def threshold(realizations: int, n_entries: int, family_alpha: float = markov.FAMILY_ALPHA) -> float:
@@ -88,7 +86,7 @@ def threshold(realizations: int, n_entries: int, family_alpha: float = markov.FA
 
 def _field_spectrum(result: dict) -> qlt.Spectrum:
     """The QLT spectrum of the measured fields (gyrofrequencies: amplitudes / rigidity)."""
-    from numerics import simulation
+    from numerics.backtracking import simulation
 
     cfg = simulation.config_from_dict(result["config"])
     field = simulation.make_field(cfg, 0)
@@ -151,7 +149,7 @@ def steady_states_from_measured(result: dict, target=None, target_err=None, lmax
     for closure in ("absorbing", "conservative"):
         C, C_err, chi2, sig = [], [], [], []
         for j in range(dts.size):
-            c, e = _jackknife(lambda m, j=j, closure=closure: ss(m, j, closure), R)
+            c, e = jackknife(lambda m, j=j, closure=closure: ss(m, j, closure), R)
             C.append(c)
             C_err.append(e)
             if target is not None and np.all(np.isfinite(c)) and np.all(np.isfinite(e)):
@@ -181,7 +179,7 @@ def integrated_propagator(result: dict, target=None, target_err=None, lmax: int 
         curve = np.vstack([np.eye(lmax)[0], curve])
         return np.trapezoid(curve, t, axis=0)
 
-    C, C_err = _jackknife(integral, R)
+    C, C_err = jackknife(integral, R)
     out = dict(C=C, C_err=C_err, tail=M[:, -1, 1:lmax + 1, 1].mean(axis=0), t_max=float(t[-1]), dof=lmax,
                chi2=float("nan"), sigma=float("nan"))
     if target is not None:
@@ -204,10 +202,9 @@ def markov_closure(ensembles: dict | None = None, figdir=None, scale: str = "qui
                    threads: int | None = None) -> Comparison:
     """The comparison (module docstring).  ``ensembles`` maps a reading to its stored 003 ensemble (for the steady-state
     test; readings without one are measured but not tested against a spectrum)."""
-    if scale not in SCALES:
-        raise ValueError(f"scale={scale!r}: must be one of {', '.join(SCALES)}")
+    check_scale(scale)
     ensembles = ensembles or {}
-    sizes = SCALES[scale]
+    sizes = SIZES[scale]
     per = {}
     for reading in markov.READINGS:
         res = markov.measure_markov(reading, GRIDS[reading], seed=markov.SEED, threads=_threads(threads),
@@ -454,7 +451,15 @@ def _figure(per: dict, figdir):
     axes[1].set_title("... relative to the change of M", fontsize=9)
     axes[2].set_title("steady state (3.7) of the measured M(dT)", fontsize=9)
     fig.tight_layout()
-    figs = _savefig(fig, figdir, "markov_closure")
+    figs = save_figure(fig, figdir, "markov_closure")
     plt.close(fig)
     return figs
 
+
+def _run(ensembles, figdir, scale, progress):
+    return markov_closure({"white-noise": ensembles["003"], "per-ln-k": ensembles["003-per-ln-k"]}, figdir, scale=scale,
+                          progress=progress)
+
+
+SPEC = Spec("markov_closure", _run, ensembles=("003", "003-per-ln-k"), sizes=SIZES, headline=(
+    "delta_t_break_nu", "qlt_break_nu", "steady_state_from_measured_chi2_dof", "integrated_chi2_dof"))

@@ -7,7 +7,7 @@ spectrum <C_l>(T):
   with the finite-ensemble bias of the mean map removed, and its jackknife error.  002 says the ensemble
   dipole is the larger one (by about an order of magnitude across B0);
 * the **shape** C-hat_l / C-hat_1 at the last time (002 Fig. 2: Omega T = 100), C-hat = <C_l> minus the
-  noise floor (numerics.skymaps: eq. (9) counts the resolved power as noise too), against the stationary
+  noise floor (numerics.backtracking.skymaps: eq. (9) counts the resolved power as noise too), against the stationary
   spectrum of the generalised BGK model for nu_r ∝ (1 - x)^p (the corrected 002 eq. (16),
   ``relative_diffusion.cl``) with p fitted (least squares over the l whose C-hat exceeds 3 standard errors;
   error from Delta chi^2 = 1, inflated by sqrt(chi^2/dof) when that exceeds 1);
@@ -24,8 +24,7 @@ import numpy as np
 from scipy.optimize import minimize_scalar
 
 from numerics import relative_diffusion
-from numerics.validation.core import Comparison, _savefig
-from numerics.validation.core import jackknife as _jackknife
+from numerics.validation.base import Comparison, Spec, jackknife, save_figure
 
 __all__ = ["relative_diffusion_comparison", "fit_p", "K_SIGMA"]
 
@@ -57,8 +56,8 @@ def fit_p(ell, ratio, err):
 
 
 def relative_diffusion_comparison(ens, figdir=None, k_sigma: float = K_SIGMA) -> Comparison:
-    """The C_1 ratios, the fitted p, and eqs. (6)-(7) on a stored 002-like ensemble (numerics.storage.Ensemble)."""
-    from numerics import simreport
+    """The C_1 ratios, the fitted p, and eqs. (6)-(7) on a stored 002-like ensemble (numerics.backtracking.storage.Ensemble)."""
+    from numerics.backtracking import simreport
 
     K_fick = simreport.fick_tensor(ens)
     d = ens.diffusion()
@@ -69,11 +68,11 @@ def relative_diffusion_comparison(ens, figdir=None, k_sigma: float = K_SIGMA) ->
     R = maps_all.shape[0]
     measured, expected, per = {}, {}, {}
     ratios_ok, identities = [], []
-    from numerics import skymaps
+    from numerics.backtracking import skymaps
 
     for g_raw in ens.config.gradients:
         g = np.asarray(g_raw, float) / np.linalg.norm(g_raw)
-        label = simreport._label(g, ens.config.regular)
+        label = simreport.gradient_label(g, ens.config.regular)
         c = skymaps.gradient_coefficients(g, K_fick)
 
         def stats(mask, c=c):
@@ -83,7 +82,7 @@ def relative_diffusion_comparison(ens, figdir=None, k_sigma: float = K_SIGMA) ->
                                    sp.mean[k, 1:2] - std[k, 1:2]])
 
         (ratio, c1, c1_std, excess_c1), (ratio_err, c1_err, c1_std_err, excess_err) = (
-            tuple(x) for x in _jackknife(stats, R))
+            tuple(x) for x in jackknife(stats, R))
         sp = ens.spectrum(gradient=g, K=K_fick)
         hat = sp.mean[k] - sp.noise_floor[k]
         sig = np.abs(hat) > 3 * sp.sem[k]
@@ -172,6 +171,15 @@ def _figure(per, ens, figdir):
     ax.set_title(rf"{ens.realizations} realizations, $\Omega T$ = {ens.times[-1] * ens.config.omega_ref:.3g}")
     ax.legend(fontsize=7)
     fig.tight_layout()
-    figs = _savefig(fig, figdir, "relative_diffusion")
+    figs = save_figure(fig, figdir, "relative_diffusion")
     plt.close(fig)
     return figs
+
+
+def _run(ensembles, figdir, scale, progress):
+    return relative_diffusion_comparison(ensembles["002"], figdir)
+
+
+SPEC = Spec("relative_diffusion", _run, ensembles=("002",), headline=(
+    "p", "p_err", "c1_ratio_parallel", "c1_ratio_parallel_err", "c1_ratio_perpendicular", "c1_ratio_perpendicular_err",
+    "p_perpendicular", "p_perpendicular_err"))

@@ -20,7 +20,7 @@ from __future__ import annotations
 import numpy as np
 
 from numerics import hierarchy
-from numerics.validation.core import Comparison, _savefig
+from numerics.validation.base import Comparison, Spec, mean_sem, save_figure
 
 __all__ = ["small_scale_theorem", "K_SIGMA"]
 
@@ -55,7 +55,7 @@ def _fit_nu(times, c1, c1_err, c1_0):
 
 
 def small_scale_theorem(ens, figdir=None, dipoles=None, k_sigma: float = K_SIGMA) -> Comparison:
-    """Test the theorem on a stored ensemble (numerics.storage.Ensemble) for homogeneous dipoles ``dipoles``
+    """Test the theorem on a stored ensemble (numerics.backtracking.storage.Ensemble) for homogeneous dipoles ``dipoles``
     (unit vectors; default: along and across the regular field, or z and x)."""
     reg = np.asarray(ens.config.regular, dtype=float)
     if dipoles is None:
@@ -73,8 +73,7 @@ def small_scale_theorem(ens, figdir=None, dipoles=None, k_sigma: float = K_SIGMA
         phi = np.asarray(phi, dtype=float) / np.linalg.norm(phi)
         sp = ens.spectrum(dipole=phi, standard=False)
         total = sp.total_power  # (R, K)
-        mean = total.mean(axis=0)
-        sem = total.std(axis=0, ddof=1) / np.sqrt(total.shape[0])
+        mean, sem = mean_sem(total)
         # the pixel-centre quadrature error of int dp (p.Phi')^2 over 400 directions Phi': the ensemble-mean map is a
         # smooth function of direction, so this bounds its quadrature error at every T
         quad = _quadrature_error(dirs)
@@ -175,6 +174,13 @@ def _figure(per, omega_t, exact, ens, figdir):
     axes[2].legend(fontsize=6)
     fig.suptitle(f"small-scale theorem: {ens.realizations} realizations of {ens.config.name}")
     fig.tight_layout()
-    figs = _savefig(fig, figdir, "small_scale_theorem")
+    figs = save_figure(fig, figdir, "small_scale_theorem")
     plt.close(fig)
     return figs
+
+
+def _run(ensembles, figdir, scale, progress):
+    return small_scale_theorem(ensembles["002"], figdir)
+
+
+SPEC = Spec("small_scale_theorem", _run, ensembles=("002",), headline=("drift_sigma",))

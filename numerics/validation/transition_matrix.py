@@ -38,7 +38,7 @@ The expansion is not uniform in d = |l - l0|: for alpha << d the second-order en
 fields at 8 x omega_rms (omega dT up to 0.04) QLT misses by up to 5.5 sigma.  Hence the weak field.
 
 Time step.  dT is split into N_STEPS = 100 Boris steps at every alpha (dt = 0.01, 0.03, 0.1 / k_in).  The default
-step of :mod:`numerics.backtrack`, 0.1/k_max, resolves the wavelengths but not the far off-diagonal entries: those
+step of :mod:`numerics.backtracking.boris`, 0.1/k_max, resolves the wavelengths but not the far off-diagonal entries: those
 come from high multipoles of the deflection, ~ (k tau)^l near tau = dT, which the midpoint rule underestimates by
 ~ l^2/(12 N^2) in power; with the default (10 steps at alpha = 1) M_{l l0} at |l - l0| = 9 is 7 % low (measured on
 the same fields against 200 steps, converging like 1/N^2 at 10, 20, 40 steps; 10 sigma in 2000 fields), with 100
@@ -65,11 +65,11 @@ from pathlib import Path
 import numpy as np
 
 from numerics import qlt
-from numerics.validation.core import Comparison, _savefig
+from numerics.validation.base import Comparison, Spec, check_scale, mean_sem, save_figure
 
 __all__ = ["transition_matrix", "real_harmonics", "Analysis", "qlt_matrix", "discrete_spectrum_matrix", "measure",
            "mode_grid", "white_noise_field",
-           "deviation_sigma", "SCALES", "ALPHAS", "K_SIGMA", "L0_MAX", "LMAX", "K_OUT", "K_IN", "OMEGA_DT_PER_ALPHA",
+           "deviation_sigma", "SIZES", "ALPHAS", "K_SIGMA", "L0_MAX", "LMAX", "K_OUT", "K_IN", "OMEGA_DT_PER_ALPHA",
            "SEED", "QLT_WEIGHTS"]
 
 #: alpha = k_in dT of the three recorded times
@@ -80,7 +80,7 @@ LMAX = 10
 #: the white-noise band (units of k_in)
 K_IN = 1.0
 K_OUT = 0.01
-#: Boris steps per dT (dt = alpha/(100 k_in) <= the default 0.1/k_in of numerics.backtrack; module docstring)
+#: Boris steps per dT (dt = alpha/(100 k_in) <= the default 0.1/k_in of numerics.backtracking.boris; module docstring)
 N_STEPS = 100
 #: omega_rms dT / alpha = omega_rms / k_in (so omega_rms dT = 5e-3 at alpha = 10).  Small because the expansion is not
 #: uniform in |l - l0| (module docstring); twice this, the fourth order already reaches 0.09 sigma of a 64-field ensemble.
@@ -103,7 +103,7 @@ K_SIGMA = 5.0
 #: realizations R, HEALPix nside, number of plane waves, l_fit of the analysis, whether to run the
 #: perturbative check (same seeds, omega x CHECK_FACTOR) and the resolution check (first n_res realizations
 #: at 2 nside).  Wall time on the 2-core machine: ci ~25 s, quick ~70 s, paper ~27 min.
-SCALES = {
+SIZES = {
     "ci": dict(realizations=64, nside=16, n_modes=256, l_fit=24, check=True, n_res=0),
     "quick": dict(realizations=200, nside=16, n_modes=256, l_fit=24, check=True, n_res=8),
     "paper": dict(realizations=2000, nside=16, n_modes=1024, l_fit=24, check=True, n_res=32),
@@ -146,7 +146,7 @@ class Analysis:
     """Least-squares harmonic analysis of HEALPix maps up to ``l_fit``: ``a = projector @ map``.
 
     ``projector = (Y Y^T)^-1 Y`` with Y the real harmonics (:func:`real_harmonics`) at the pixel centres of
-    :func:`numerics.skymaps.directions` (RING order); exact for maps band-limited to l_fit.
+    :func:`numerics.backtracking.skymaps.directions` (RING order); exact for maps band-limited to l_fit.
     """
 
     nside: int
@@ -156,7 +156,7 @@ class Analysis:
 
     @classmethod
     def build(cls, nside: int, l_fit: int) -> Analysis:
-        from numerics import skymaps
+        from numerics.backtracking import skymaps
 
         dirs = skymaps.directions(nside)
         if (l_fit + 1) ** 2 > dirs.shape[0] // 2:
@@ -222,7 +222,7 @@ def mode_grid(n_modes: int, grid: str = "centres") -> tuple[np.ndarray, np.ndarr
 
     ``grid="centres"``: k_n at the geometric centres of n equal logarithmic cells, |a_n|^2 proportional to k_n (a
     midpoint rule for the band, error O(cell^2)); ``grid="edges"``: the grid of
-    :meth:`numerics.turbulence.PlaneWaveField.white_noise` (geomspace with both band edges, each a full cell: a
+    :meth:`numerics.backtracking.turbulence.PlaneWaveField.white_noise` (geomspace with both band edges, each a full cell: a
     rectangle rule whose extra half cell at k_in is an O(cell) error).
     """
     if grid == "centres":
@@ -241,7 +241,7 @@ def white_noise_field(n_modes: int, omega_rms: float, seed):
     Directions, polarisations and phases are those of ``PlaneWaveField.white_noise(n_modes, K_OUT, K_IN,
     rms=omega_rms, seed=seed)`` (same draws); only |k_n| and |a_n| move to the cell centres.
     """
-    from numerics.turbulence import PlaneWaveField
+    from numerics.backtracking.turbulence import PlaneWaveField
 
     base = PlaneWaveField.white_noise(n_modes, K_OUT, K_IN, rms=1.0, seed=seed)
     k, w = mode_grid(n_modes, "centres")
@@ -261,7 +261,7 @@ def measure(realizations: int, nside: int = 16, n_modes: int = 256, l_fit: int =
     analysed at 2 nside and l_fit + 8), ``times`` (dT, 1/k_in), ``dt`` (the steps, dT/N_STEPS), ``identity_error``
     (max |M(dT = 0) - delta| of the analysis), ``omega_rms`` and ``seconds``.
     """
-    from numerics.backtrack import backtrack
+    from numerics.backtracking.boris import backtrack
 
     ana = Analysis.build(nside, l_fit)
     identity_error = float(np.max(np.abs(ana.mixing(ana.directions[None], l_fit)[0] - np.eye(l_fit + 1)[:, :L0_MAX + 1])))
@@ -297,10 +297,6 @@ def measure(realizations: int, nside: int = 16, n_modes: int = 256, l_fit: int =
 
 
 # ---------------------------------------------------------------------------------------------- comparison
-def _mean_sem(x: np.ndarray) -> tuple[np.ndarray, np.ndarray]:
-    return x.mean(axis=0), x.std(axis=0, ddof=1) / np.sqrt(x.shape[0])
-
-
 def _chi2_null_sd(x: np.ndarray) -> float:
     """Standard deviation of mean(z^2) over correlated Gaussian z with the sample correlation of the columns of x
     (R, n): sqrt(2 sum_ij rho_ij^2)/n (biased upwards by ~n/R from the noise in rho)."""
@@ -315,16 +311,15 @@ def transition_matrix(figdir: Path | None = None, scale: str = "quick", progress
     largest |simulated - QLT| over the 198 entries l = 0..10, l0 = 1..6, alpha = 1, 3, 10, in standard errors of
     the mean; tolerance :data:`K_SIGMA`.
     """
-    if scale not in SCALES:
-        raise ValueError(f"scale={scale!r}: must be one of {sorted(SCALES)}")
-    cfg = SCALES[scale]
+    check_scale(scale)
+    cfg = SIZES[scale]
     R, n_modes = cfg["realizations"], cfg["n_modes"]
     factors = (1.0, CHECK_FACTOR) if cfg["check"] else (1.0,)
     sim = measure(R, cfg["nside"], n_modes, cfg["l_fit"], omega_factors=factors, n_res=cfg["n_res"], progress=progress)
     omega, times = sim["omega_rms"], sim["times"]
     one = np.eye(LMAX + 1)[:, :L0_MAX + 1]
     M = sim["M"][0]
-    mean, sem = _mean_sem(M)
+    mean, sem = mean_sem(M)
     model = np.stack([qlt_matrix(T, omega) for T in times])
     dev = deviation_sigma(mean, sem, model)  # (alpha, l, l0 = 1..L0_MAX)
     max_dev = float(np.max(np.abs(dev)))
@@ -373,9 +368,9 @@ def transition_matrix(figdir: Path | None = None, scale: str = "quick", progress
     if cfg["check"]:
         s = CHECK_FACTOR
         quartic = ((sim["M"][1] - one) / s ** 2 - (M - one)) / (s ** 2 - 1)
-        q_mean, q_sem = _mean_sem(quartic)
+        q_mean, q_sem = mean_sem(quartic)
         q_sig = q_mean[..., 1:] / sem[..., 1:]
-        mean_s, sem_s = _mean_sem(sim["M"][1])
+        mean_s, sem_s = mean_sem(sim["M"][1])
         dev_s = deviation_sigma(mean_s, sem_s, np.stack([qlt_matrix(T, omega * s) for T in times]))
         q_rel = np.abs(q_mean[..., 1:] / (model - one)[..., 1:])
         measured.update(quartic_over_sigma=q_sig, max_quartic_over_sigma=float(np.max(np.abs(q_sig))),
@@ -451,7 +446,7 @@ def _figures(figdir, mean, sem, model, dev, times, omega):
     fig.suptitle("QLT mixing matrix (003 eq. (3.6)): backtracked homogeneous skies (points, 1 sem) vs. "
                  r"$2M^{(1a)} + M^{(1c,0)} + M^{(1c,2)}$ (lines)", fontsize=10)
     fig.tight_layout()
-    figs = _savefig(fig, figdir, "transition_matrix")
+    figs = save_figure(fig, figdir, "transition_matrix")
     plt.close(fig)
     fig, axes = plt.subplots(1, len(ALPHAS), figsize=(4 * len(ALPHAS), 4.2))
     for j, a in enumerate(ALPHAS):
@@ -461,6 +456,13 @@ def _figures(figdir, mean, sem, model, dev, times, omega):
         axes[j].set_title(rf"$\alpha$ = {a:g}: $\chi^2$/dof = {np.mean(dev[j] ** 2):.2f}")
     axes[0].set_ylabel(r"$\ell$")
     fig.colorbar(im, ax=axes, label=r"$(M_{\rm sim} - M_{\rm QLT})/\sigma$")
-    figs += _savefig(fig, figdir, "transition_matrix_sigma")
+    figs += save_figure(fig, figdir, "transition_matrix_sigma")
     plt.close(fig)
     return figs
+
+
+def _run(ensembles, figdir, scale, progress):
+    return transition_matrix(figdir, scale=scale, progress=progress)
+
+
+SPEC = Spec("transition_matrix", _run, sizes=SIZES, headline=("max_dev_sigma",))

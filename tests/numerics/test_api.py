@@ -87,7 +87,7 @@ def test_galactic_motions_against_known_directions():
 
 
 def test_dipole_alm_roundtrip_and_healpy_convention():
-    from numerics.validation.core import dipole_alm_healpy
+    from numerics.validation.analytic import dipole_alm_healpy
 
     d = np.array([1e-3, -2e-3, 5e-4])
     a11, a10 = obs.alm_from_dipole(d)

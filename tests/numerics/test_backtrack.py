@@ -1,4 +1,4 @@
-"""The Boris integrator and backtracking (numerics.backtrack): exact helix, order, |p|, reversibility."""
+"""The Boris integrator and backtracking (numerics.backtracking.boris): exact helix, order, |p|, reversibility."""
 from __future__ import annotations
 
 import math
@@ -6,9 +6,10 @@ import math
 import numpy as np
 import pytest
 
-from numerics import backtrack as bt
-from numerics import diffusion, skymaps
-from numerics.turbulence import PlaneWaveField
+from numerics import diffusion
+from numerics.backtracking import boris as bt
+from numerics.backtracking import skymaps
+from numerics.backtracking.turbulence import PlaneWaveField
 
 
 def uniform(omega=(0.0, 0.0, 1.0)):
@@ -162,7 +163,7 @@ def test_the_step_map_preserves_phase_space_volume():
     """Liouville: the Jacobian of (x, u) -> Boris^n (x, u) in R^6 has determinant 1 (central differences)."""
     field = turbulent(n_modes=32, seed=13)
     dt = 0.02
-    kernel = bt._kernel_field(field, 0.5 * dt)
+    kernel = bt.kernel_field(field, 0.5 * dt)
     x0 = np.array([0.3, -0.2, 0.1, *unit([0.2, 0.5, -0.8])])
 
     def flow(z):

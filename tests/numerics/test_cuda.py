@@ -1,4 +1,4 @@
-"""The CUDA backend (numerics._cuda) against the CPU backend (numerics.backtrack._boris_blocks).
+"""The CUDA backend (numerics.backtracking.cuda) against the CPU backend (numerics.backtracking.boris._boris_blocks).
 
 Same scheme, but not bit for bit: LLVM on the CPU and the CUDA compiler contract different
 multiply-adds into FMAs (and numba's CUDA simulator, which runs the kernel as Python, contracts
@@ -24,7 +24,8 @@ import numpy as np
 import pytest
 from numba.core import config as numba_config
 
-from numerics import _cuda, backtrack
+from numerics.backtracking import boris as backtrack
+from numerics.backtracking import cuda as _cuda
 
 ROOT = Path(__file__).resolve().parents[2]
 SIMULATED = bool(numba_config.ENABLE_CUDASIM)  # this process itself runs under the simulator
@@ -59,7 +60,7 @@ def run_in_simulator(code: str, timeout=120) -> dict:
 SIM_CODE = """
 import json, types
 import numpy as np
-from numerics import _cuda, backtrack
+from numerics.backtracking import boris as backtrack, cuda as _cuda
 exec({helpers!r})
 out = {{"available": list(_cuda.available())}}
 field = plane_waves(8, seed=11)
@@ -136,7 +137,7 @@ def test_simulator_bench(simulated):
 
 
 def test_import_is_lazy():
-    code = ("import sys; sys.path.insert(0, %r); import numerics._cuda; "
+    code = ("import sys; sys.path.insert(0, %r); import numerics.backtracking.cuda; "
             "print('numba.cuda' in sys.modules)") % str(ROOT)
     proc = subprocess.run([sys.executable, "-c", code], capture_output=True, text=True, timeout=120, cwd=ROOT)
     assert proc.returncode == 0, proc.stderr[-2000:]
@@ -191,7 +192,7 @@ def test_unavailable_without_gpu():
     assert isinstance(reason, str) and reason.strip() and "\n" not in reason
     field = plane_waves(4, seed=41)
     dirs = directions(3, seed=42)
-    kernel = backtrack._kernel_field(field, 0.05)
+    kernel = backtrack.kernel_field(field, 0.05)
     with pytest.raises(RuntimeError, match=r"^cuda backend unavailable: ") as exc:
         _cuda.integrate(kernel, np.zeros((3, 3)), dirs, np.array([1, 2]), 0.1)
     assert str(exc.value) == f"cuda backend unavailable: {reason}"

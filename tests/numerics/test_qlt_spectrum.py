@@ -8,7 +8,7 @@ import numpy as np
 import pytest
 
 from numerics import qlt
-from numerics.turbulence import PlaneWaveField
+from numerics.backtracking.turbulence import PlaneWaveField
 
 K_OUT, K_IN = 1e-3, 1e2  # 003 Sec. 4 (units of 1/r_g)
 

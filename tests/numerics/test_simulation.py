@@ -9,7 +9,7 @@ import h5py
 import numpy as np
 import pytest
 
-from numerics import simulation, storage
+from numerics.backtracking import simulation, storage
 from numerics.cli import main
 
 
@@ -251,7 +251,7 @@ def test_cli_bad_input_is_one_line_and_exit_2(argv, match, capsys, tmp_path):
 
 
 def test_cli_cuda_unavailable_is_one_line():
-    from numerics import _cuda
+    from numerics.backtracking import cuda as _cuda
 
     ok, _ = _cuda.available()
     if ok:

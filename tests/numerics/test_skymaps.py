@@ -1,4 +1,4 @@
-"""numerics.skymaps on synthetic backtracking data (no backtracker): HEALPix geometry, the dipole spectrum,
+"""numerics.backtracking.skymaps on synthetic backtracking data (no backtracker): HEALPix geometry, the dipole spectrum,
 the linear decomposition C_l = c^T S_l c, Parseval, 002 eqs. (3), (6), (7), (9) and review eq. (69) as
 identities, running diffusion tensors on ballistic and gyrating motion, and the ensemble noise level."""
 from __future__ import annotations
@@ -7,7 +7,7 @@ import healpy as hp
 import numpy as np
 import pytest
 
-from numerics import skymaps as sm
+from numerics.backtracking import skymaps as sm
 
 N8 = sm.directions(8)
 N16 = sm.directions(16)

@@ -1,4 +1,4 @@
-"""numerics.turbulence: the plane-wave field of Giacalone & Jokipii (1999) as used in 002 Sec. 3 and 003 Secs. 3-4.
+"""numerics.backtracking.turbulence: the plane-wave field of Giacalone & Jokipii (1999) as used in 002 Sec. 3 and 003 Secs. 3-4.
 
 Divergence (analytic and finite difference), geometry and isotropy of the modes, the realised spatial mean
 square, the realised 3D energy spectrum of one field measured by FFT, normalisation, seeding, bad input and
@@ -12,8 +12,8 @@ import numpy as np
 import pytest
 from scipy.integrate import quad
 
-import numerics.turbulence as turb
-from numerics.turbulence import PlaneWaveField
+import numerics.backtracking.turbulence as turb
+from numerics.backtracking.turbulence import PlaneWaveField
 
 GAMMA = 11 / 3
 Z = (0.0, 0.0, 1.0)

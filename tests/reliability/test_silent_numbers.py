@@ -7,8 +7,8 @@ import numpy as np
 import pytest
 
 from numerics import hierarchy
-from numerics.backtrack import backtrack
-from numerics.turbulence import PlaneWaveField
+from numerics.backtracking.boris import backtrack
+from numerics.backtracking.turbulence import PlaneWaveField
 
 
 @pytest.mark.parametrize("ell", [1, 1_660_000, 2_000_000, 123_456_789, 10 ** 9])

@@ -14,7 +14,7 @@ import pytest
 
 from numerics import compton_getting
 from numerics.validation import compton_getting_e2e as e2e
-from numerics.validation.core import _boosted_map
+from numerics.validation.analytic import boosted_map
 
 matplotlib.use("Agg")
 
@@ -38,7 +38,7 @@ def test_ci_passes_with_the_generated_kernel(sim, tmp_path):
     for case in comp.measured["cases"]:
         row = case["by_time"][k]
         assert row["rel_err"] <= row["budget"], case
-    # the boost weight of core._boosted_map is D^-(2+Gamma) of plasma_frame on every pixel
+    # the boost weight of analytic.boosted_map is D^-(2+Gamma) of plasma_frame on every pixel
     assert comp.measured["boost_weight_vs_plasma_frame"] < 1e-12
     assert (tmp_path / comp.figures[0]).stat().st_size > 1000
     assert len(comp.measured["cases"]) == 8
@@ -78,7 +78,7 @@ def test_wrapper_validates_before_work():
 
 def test_plasma_frame_conventions():
     """review eq. (57): p* = p + p beta + O(beta^2) for the momentum p = -|p| n of a CR arriving from n; the
-    exact transformation inverts with -beta and its energy ratio is core._boosted_map's boost."""
+    exact transformation inverts with -beta and its energy ratio is analytic.boosted_map's boost."""
     import healpy as hp
 
     nside = 4
@@ -96,14 +96,14 @@ def test_plasma_frame_conventions():
     # in a frame with beta along z, D^-(2+Gamma) is the exactly boosted map of core.compton_getting_boost
     bz = np.array([0.0, 0.0, np.linalg.norm(beta)])
     D_z, _ = e2e.plasma_frame(n, bz)
-    assert np.max(np.abs(D_z ** -(2 + GAMMA) - _boosted_map(nside, bz, GAMMA))) < 1e-14
+    assert np.max(np.abs(D_z ** -(2 + GAMMA) - boosted_map(nside, bz, GAMMA))) < 1e-14
     with pytest.raises(ValueError, match="beta"):
         e2e.plasma_frame(n, [1.0, 0.0, 0.0])
 
 
 def test_dipole_of_the_rotated_grid():
     """_dipole on a grid rotated to beta returns the dipole in the unrotated frame (points to the excess)."""
-    from numerics.skymaps import directions
+    from numerics.backtracking.skymaps import directions
 
     grid = directions(8)
     d = np.array([2e-4, -5e-4, 1e-4])

@@ -4,7 +4,8 @@ from __future__ import annotations
 import numpy as np
 import pytest
 
-from numerics import diffusion, simulation
+from numerics import diffusion
+from numerics.backtracking import simulation
 from numerics.validation.diffusion_sim import _projections, diffusion_tensor
 
 

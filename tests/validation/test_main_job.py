@@ -9,14 +9,14 @@ statement, with its k sigma in the module that defines it:
   for both gradients, and the identities (6), (7) to 1 %;
 * qlt (qlt_sim): under each reading of 003's white noise (per unit k, per ln k), QLT's steady state for the matching
   spectrum fits the latest-time spectrum (chi^2 p-value at K_SIGMA = 3) and the spectrum has converged (same k).
-  Under both readings the first part fails: a known disagreement with 003 Fig. 1 (pipeline.KNOWN_DISAGREEMENTS),
+  Under both readings the first part fails: a known disagreement with 003 Fig. 1 (qlt_sim.SPEC.known_disagreement),
   asserted strictly here -- for every reading the fit rejected at > 3 sigma with the convergence test passed; an
   unexpected pass or a failure of another kind fails the run;
 * small_scale_theorem (small_scale): the sum drifts by at most K_SIGMA = 4 standard errors at every time;
 * compton_getting (compton_getting_e2e): within a derived error budget (deterministic, not k sigma);
 * transition_matrix (transition_matrix): every entry within K_SIGMA = 5 standard errors of QLT.
 
-The sample sizes are those of the "ci" scale (numerics.validation.pipeline, and the ``SCALES`` of the
+The sample sizes are those of the "ci" scale (numerics.validation.pipeline, and the ``SIZES`` of the
 standalone comparisons).  Nothing here is loosened to pass: the tolerances are the modules' own.
 """
 from __future__ import annotations
@@ -28,7 +28,9 @@ import sys
 
 import pytest
 
-from numerics.validation import pipeline
+from numerics.validation import pipeline, registry
+
+BACKTRACKER = registry.names("backtracker")
 
 pytestmark = pytest.mark.filterwarnings("ignore::DeprecationWarning")
 
@@ -46,20 +48,20 @@ def test_the_ci_run_passes_and_prints_a_summary(ci_run):
     root, out, data, res = ci_run
     assert res.returncode == 0, res.stdout[-3000:] + res.stderr[-3000:]
     assert re.search(r"derivations proved: (\d+)/\1\n", res.stdout), res.stdout
-    for name in pipeline.SIMULATION_COMPARISONS:
-        expected = r"fail \(known disagreement\)" if name in pipeline.KNOWN_DISAGREEMENTS else "pass"
+    for name in BACKTRACKER:
+        expected = r"fail \(known disagreement\)" if registry.COMPARISONS[name].known_disagreement else "pass"
         assert re.search(rf"^{name} +error .*: {expected}$", res.stdout, re.M), res.stdout
 
 
-@pytest.mark.parametrize("name", list(pipeline.SIMULATION_COMPARISONS))
+@pytest.mark.parametrize("name", BACKTRACKER)
 def test_each_backtracking_comparison_passes_with_its_headline_numbers(ci_run, name):
     _, out, _, _ = ci_run
     entry = json.loads((out / "results.json").read_text())["comparisons"][name]
-    if name in pipeline.KNOWN_DISAGREEMENTS:
+    if registry.COMPARISONS[name].known_disagreement:
         assert entry["verdict"] == "fail" and entry["outcome"] == "known disagreement", entry["notes"]
     else:
         assert entry["verdict"] == "pass" and entry["outcome"] == "pass", (entry["error"], entry["tolerance"], entry["notes"])
-    for key in pipeline.HEADLINES[name]:
+    for key in registry.COMPARISONS[name].headline:
         assert key in entry, key
     assert entry["figures"], f"{name} has no figure"
 
@@ -78,7 +80,7 @@ def test_results_json_has_the_issue_keys(ci_run):
             assert comps[name][field] is None and comps["qlt"]["measured"]["alpha_bound"]
         else:
             assert isinstance(comps[name][field], float), key
-    for name in pipeline.SIMULATION_COMPARISONS:
+    for name in BACKTRACKER:
         assert comps[name]["verdict"] in ("pass", "fail")
     assert data["scale"] == "ci" and data["kernels"]["fresh"] is True
     assert any(e["equation"] == "review eq. (18)" for e in data["errata"])

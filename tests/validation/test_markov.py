@@ -13,7 +13,8 @@ from __future__ import annotations
 import numpy as np
 import pytest
 
-from numerics import qlt, simulation
+from numerics import qlt
+from numerics.backtracking import simulation
 from numerics.validation import markov
 from numerics.validation import transition_matrix as tm
 from numerics.validation.qlt_sim import qlt_config

@@ -3,7 +3,8 @@ from __future__ import annotations
 
 import pytest
 
-from numerics import report, simulation
+from numerics import report
+from numerics.backtracking import simulation
 from numerics.validation import pipeline
 
 
@@ -34,14 +35,16 @@ def test_an_ensemble_is_simulated_once_then_reused_and_extended(tmp_path, monkey
 
 
 def test_the_headline_numbers_are_lifted_into_results(tmp_path, monkeypatch):
-    from numerics.validation.core import Comparison
+    from numerics.validation import registry
+    from numerics.validation.base import Comparison, Spec
 
     def fake(ens, figdir, scale, progress):
         return Comparison("transition_matrix", "t", {"max_dev_sigma": 1.5, "other": 2}, {}, 1.5, 5.0, "m")
 
-    monkeypatch.setitem(pipeline.SIMULATION_COMPARISONS, "transition_matrix",
-                        pipeline.SimulationComparison("transition_matrix", None, fake))
-    comps, info = pipeline.run_simulation_comparisons(None, "ci", tmp_path, only=["transition_matrix"])
+    monkeypatch.setitem(registry.COMPARISONS, "transition_matrix",
+                        Spec("transition_matrix", fake, headline=("max_dev_sigma",)))
+    comps, info = pipeline.run_comparisons(None, "ci", tmp_path, only=["transition_matrix"])
+    assert list(comps) == [*registry.names("analytic"), "transition_matrix"]
     d = comps["transition_matrix"].as_dict()
     assert d["max_dev_sigma"] == 1.5 and d["verdict"] == "pass" and "other" not in d and info == {}
 
@@ -67,7 +70,7 @@ def _entry(verdict, fit_sigma, convergence_sigma):
     (_entry("fail", 60.0, 0.5), "known disagreement"),   # QLT rejected, spectrum converged: the documented finding
     (_entry("fail", 60.0, 4.0), "FAIL"),                 # not converged: not the documented finding
     (_entry("fail", 1.0, 4.0), "FAIL"),
-    (_entry("pass", 1.0, 0.5), "FAIL (unexpected pass: review KNOWN_DISAGREEMENTS)"),
+    (_entry("pass", 1.0, 0.5), "FAIL (unexpected pass: review its known disagreement)"),
 ])
 def test_a_known_disagreement_is_strict(entry, expected):
     assert pipeline.outcome("qlt", entry) == expected

@@ -11,7 +11,8 @@ from types import SimpleNamespace
 import numpy as np
 import pytest
 
-from numerics import qlt, simulation
+from numerics import qlt
+from numerics.backtracking import simulation
 from numerics.validation import qlt_sim
 from numerics.validation.qlt_sim import fit_alpha, qlt_comparison, qlt_config
 

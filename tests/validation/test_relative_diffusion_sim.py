@@ -4,8 +4,10 @@ from __future__ import annotations
 import numpy as np
 import pytest
 
-from numerics import relative_diffusion, simulation
-from numerics.validation.relative_diffusion_sim import _jackknife, fit_p, relative_diffusion_comparison
+from numerics import relative_diffusion
+from numerics.backtracking import simulation
+from numerics.validation.base import jackknife as _jackknife
+from numerics.validation.relative_diffusion_sim import fit_p, relative_diffusion_comparison
 
 
 @pytest.mark.parametrize("p_true", [0.3, 0.5, 0.7])

@@ -10,7 +10,7 @@ from __future__ import annotations
 import numpy as np
 import pytest
 
-from numerics import simulation
+from numerics.backtracking import simulation
 from numerics.validation.small_scale import K_SIGMA, small_scale_theorem
 
 

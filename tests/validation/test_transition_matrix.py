@@ -100,7 +100,7 @@ def test_real_harmonics_are_orthonormal_and_obey_the_addition_theorem():
 def test_white_noise_field_on_cell_centres():
     """The simulated spectrum: |k_n| at the log-cell centres, |a_n|^2 proportional to k_n, the requested rms, the
     directions and phases of PlaneWaveField.white_noise with the same seed, a_n perpendicular to k_n."""
-    from numerics.turbulence import PlaneWaveField
+    from numerics.backtracking.turbulence import PlaneWaveField
 
     seed = np.random.SeedSequence(3)
     f = tm.white_noise_field(64, 2e-3, seed)

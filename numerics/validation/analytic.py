@@ -1,75 +1,14 @@
-"""Comparisons available so far: the kernels of the diffusion, Compton-Getting, observation,
-relative-diffusion and hierarchy modules against independent numerical computations
-(ODE integration, HEALPix maps with healpy, quadrature, truncated linear systems)."""
+"""The analytic comparisons: the kernels of the diffusion, Compton-Getting, observation, relative-diffusion and
+hierarchy modules against independent numerical computations (ODE integration, HEALPix maps with healpy, quadrature,
+truncated linear systems).  No test particles; each takes a second or less.  Registered in ``SPECS``."""
 from __future__ import annotations
 
-from dataclasses import asdict, dataclass, field
 from pathlib import Path
-from typing import Callable
 
 import numpy as np
 
 from numerics import compton_getting, diffusion, hierarchy, observation, relative_diffusion
-
-
-@dataclass
-class Comparison:
-    name: str
-    title: str
-    measured: dict
-    expected: dict
-    error: float
-    tolerance: float
-    method: str
-    figures: list[str] = field(default_factory=list)
-    notes: str = ""
-    #: the headline numbers (a few entries of ``measured``), lifted to the top of :meth:`as_dict`
-    headline: dict = field(default_factory=dict)
-    seconds: float | None = None
-
-    @property
-    def verdict(self) -> str:
-        return "pass" if np.isfinite(self.error) and abs(self.error) <= self.tolerance else "fail"
-
-    def as_dict(self) -> dict:
-        d = asdict(self)
-        head = d.pop("headline")
-        clash = set(head) & set(d)
-        if clash:
-            raise ValueError(f"headline keys {sorted(clash)} clash with the fields of Comparison")
-        d = {"name": d.pop("name"), "verdict": self.verdict, **head, **d}
-        return _jsonable(d)
-
-
-def _jsonable(x):
-    if isinstance(x, dict):
-        return {k: _jsonable(v) for k, v in x.items()}
-    if isinstance(x, (list, tuple)):
-        return [_jsonable(v) for v in x]
-    if isinstance(x, np.ndarray):
-        return _jsonable(x.tolist())
-    if isinstance(x, (np.floating, np.integer, np.bool_)):
-        x = x.item()
-    if isinstance(x, float) and not np.isfinite(x):
-        return None  # strict JSON (no NaN/Infinity); the verdict says what a non-finite error meant
-    return x
-
-
-def jackknife(values_fn, n: int):
-    """Delete-one jackknife over n realizations: ``(values_fn(all), error)``, values_fn(mask) -> array; error nan if n < 3."""
-    full = np.asarray(values_fn(np.ones(n, bool)), dtype=float)
-    if n < 3:
-        return full, np.full_like(full, np.nan)
-    loo = np.array([np.asarray(values_fn(np.arange(n) != i), dtype=float) for i in range(n)])
-    return full, np.sqrt((n - 1) / n * np.sum((loo - loo.mean(axis=0)) ** 2, axis=0))
-
-
-def _savefig(fig, figdir: Path | None, name: str) -> list[str]:
-    if figdir is None:
-        return []
-    figdir.mkdir(parents=True, exist_ok=True)
-    fig.savefig(figdir / f"{name}.png", dpi=110, bbox_inches="tight")
-    return [f"figures/{name}.png"]
+from numerics.validation.base import Comparison, Spec, save_figure
 
 
 def bgk_relaxation(figdir: Path | None = None) -> Comparison:
@@ -102,7 +41,7 @@ def bgk_relaxation(figdir: Path | None = None) -> Comparison:
         ax.set_ylabel(r"dipole moment $\Phi$")
         ax.set_title(r"BGK dipole relaxing to Fick's law $-\mathbf{K}\nabla\phi$ (dashed)")
         ax.legend()
-        figs = _savefig(fig, figdir, "bgk_relaxation")
+        figs = save_figure(fig, figdir, "bgk_relaxation")
         plt.close(fig)
     return Comparison("bgk_relaxation", "BGK tensor vs. time integration of the dipole equation (51)",
                       {"Phi_relaxed": relaxed}, {"minus_K_grad_phi": fick}, err, 1e-8,
@@ -110,7 +49,9 @@ def bgk_relaxation(figdir: Path | None = None) -> Comparison:
                       f"nu = {nu}, Omega = {omega}, bhat = {bhat.round(4).tolist()}")
 
 
-def _boosted_map(nside: int, beta_vec: np.ndarray, gamma_index: float) -> np.ndarray:
+def boosted_map(nside: int, beta_vec: np.ndarray, gamma_index: float) -> np.ndarray:
+    """A power law of index ``gamma_index`` seen by an observer moving at ``beta_vec``: the exact Lorentz-boosted
+    intensity on the HEALPix pixels of ``nside`` (RING), arrival direction n = -p-hat."""
     import healpy as hp
 
     n = np.array(hp.pix2vec(nside, np.arange(hp.nside2npix(nside)))).T
@@ -129,7 +70,7 @@ def compton_getting_boost(figdir: Path | None = None) -> Comparison:
     direction /= np.linalg.norm(direction)
     measured, rel = {}, {}
     for beta in (1e-3, 1e-2):
-        m = _boosted_map(64, beta * direction, gamma_index)
+        m = boosted_map(64, beta * direction, gamma_index)
         mono, dip = hp.fit_dipole(m)
         fitted = np.asarray(dip) / mono
         expected = compton_getting.dipole_shift(beta * direction, gamma_index)
@@ -139,10 +80,10 @@ def compton_getting_boost(figdir: Path | None = None) -> Comparison:
     if figdir is not None:
         import matplotlib.pyplot as plt
 
-        m = _boosted_map(64, 1e-3 * direction, gamma_index)
+        m = boosted_map(64, 1e-3 * direction, gamma_index)
         hp.mollview(m / m.mean() - 1.0, title=r"Compton-Getting (equatorial): exact boost, $\beta = 10^{-3}$, $\Gamma = 2.7$",
                     unit=r"$\delta I$", cmap="coolwarm")
-        figs = _savefig(plt.gcf(), figdir, "compton_getting_boost")
+        figs = save_figure(plt.gcf(), figdir, "compton_getting_boost")
         plt.close("all")
     return Comparison(
         "compton_getting_boost", "Compton-Getting shift (60) vs. an exactly boosted HEALPix map",
@@ -199,7 +140,7 @@ def solar_year(figdir: Path | None = None) -> Comparison:
             ax.set_xlabel("days since the mean Sun at RA 180 deg")
         axes[0].set_ylabel(r"solar CG dipole [$10^{-4}$]")
         axes[0].legend()
-        figs = _savefig(fig, figdir, "solar_dipole_year")
+        figs = save_figure(fig, figdir, "solar_dipole_year")
         plt.close(fig)
     return Comparison("solar_year", "Solar CG dipole: numeric yearly average vs. the yearly-mean kernels",
                       measured, expected, max(errs), 1e-12, "mean over 3650 equally spaced orbital phases", figs,
@@ -285,7 +226,7 @@ def relative_diffusion_galerkin(figdir: Path | None = None) -> Comparison:
         ax.set_ylabel(r"$C_2/C_1$ for $\nu_r \propto (1-x)^{1/2}$")
         ax.legend(fontsize=8)
         ax.set_title("The printed (15)/(16) does not solve (14)")
-        figs = _savefig(fig, figdir, "relative_diffusion_galerkin")
+        figs = save_figure(fig, figdir, "relative_diffusion_galerkin")
         plt.close(fig)
     return Comparison("relative_diffusion_galerkin", "Stationary spectrum: truncated eq. (14) vs. the closed forms",
                       {"C2_over_C1_by_L": dict(zip(sizes, ratios)), "extrapolated": limit},
@@ -329,7 +270,7 @@ def hierarchy_total_power(figdir: Path | None = None) -> Comparison:
         ax.set_ylabel(r"$\sum(2\ell+1)\langle C_\ell\rangle / C_1(0)$")
         ax.set_title("Hierarchical model: total power is not conserved")
         ax.legend(fontsize=7)
-        figs = _savefig(fig, figdir, "hierarchy_total_power")
+        figs = save_figure(fig, figdir, "hierarchy_total_power")
         plt.close(fig)
     return Comparison("hierarchy_total_power", "Hierarchy: sum (2l+1) <C_l>(t) from the ODE vs. the closed forms",
                       {"ode_partial_sum_l_le_120": dict(zip(taus.tolist(), partial))},
@@ -341,22 +282,7 @@ def hierarchy_total_power(figdir: Path | None = None) -> Comparison:
                       "leaks power to l = oo in finite time (sum 1/(l(l+1)) = 1), the truncated sums decay faster still")
 
 
-COMPARISONS: dict[str, Callable[[Path | None], Comparison]] = {
-    "bgk_relaxation": bgk_relaxation,
-    "compton_getting_boost": compton_getting_boost,
-    "dipole_alm_healpy": dipole_alm_healpy,
-    "solar_year": solar_year,
-    "galactic_motions": galactic_motions,
-    "east_west_quadrature": east_west_quadrature,
-    "relative_diffusion_galerkin": relative_diffusion_galerkin,
-    "hierarchy_total_power": hierarchy_total_power,
-}
-
-
-def run_all(figdir: Path | None = None, progress: Callable[[str], None] | None = None) -> dict[str, Comparison]:
-    out = {}
-    for name, fn in COMPARISONS.items():
-        if progress:
-            progress(name)
-        out[name] = fn(figdir)
-    return out
+#: the analytic comparisons, in the report's order
+SPECS = tuple(Spec.analytic(fn) for fn in (
+    bgk_relaxation, compton_getting_boost, dipole_alm_healpy, solar_year, galactic_motions, east_west_quadrature,
+    relative_diffusion_galerkin, hierarchy_total_power))

@@ -2,7 +2,7 @@
 
 Layout of a results file (``format = "aniso-simulation"``, ``format_version = 1``):
 
-- attributes: ``config`` (JSON of numerics.simulation.SimulationConfig), ``physics_hash``,
+- attributes: ``config`` (JSON of numerics.backtracking.simulation.SimulationConfig), ``physics_hash``,
   ``master_seed``, ``versions`` (JSON: Python and the numeric packages), ``created``;
 - ``index`` (R,): the realizations stored, ascending; realization i was drawn from
   ``SeedSequence(master_seed, spawn_key=(i,))`` (dataset ``spawn_key``);
@@ -150,7 +150,7 @@ class Journal:
                 fh.create_dataset("spawn_key", data=np.asarray(order, dtype=np.int64)[:, None])
                 first = rows[order[0]]
                 fh.create_dataset("times", data=np.asarray(first["times"]))
-                from numerics import skymaps
+                from numerics.backtracking import skymaps
 
                 fh.create_dataset("directions", data=skymaps.directions(self.config.nside))
                 for key in first:
@@ -203,9 +203,9 @@ class Ensemble:
             return np.asarray(fh[name])
 
     def spectrum(self, *, gradient=None, K=None, dipole=None, standard=True):
-        """The ensemble spectrum (numerics.skymaps.ensemble_spectrum) for the gradient ansatz
+        """The ensemble spectrum (numerics.backtracking.skymaps.ensemble_spectrum) for the gradient ansatz
         (002 eq. (4), with tensor ``K``) or the homogeneous dipole ansatz (``dipole``)."""
-        from numerics import skymaps
+        from numerics.backtracking import skymaps
 
         if (gradient is None) == (dipole is None):
             raise ValueError("spectrum: give exactly one of gradient= and dipole=")
@@ -214,15 +214,15 @@ class Ensemble:
         return skymaps.ensemble_spectrum(self.cross_cl, self.moments, maps, c, nside=self.nside)
 
     def diffusion(self):
-        """The running diffusion tensors (numerics.skymaps.running_diffusion)."""
-        from numerics import skymaps
+        """The running diffusion tensors (numerics.backtracking.skymaps.running_diffusion)."""
+        from numerics.backtracking import skymaps
 
         return skymaps.running_diffusion(self.moments, self.times, self.means)
 
 
 def read(path) -> Ensemble:
-    """Read a results file written by numerics.simulation.run_ensemble (ValueError if it is not one)."""
-    from numerics.simulation import config_from_dict
+    """Read a results file written by numerics.backtracking.simulation.run_ensemble (ValueError if it is not one)."""
+    from numerics.backtracking.config import config_from_dict
 
     path = Path(path)
     if not path.exists():

@@ -78,7 +78,7 @@ _KEYS = ("wavevectors", "amplitudes", "phases", "regular")
 def _scalar(name: str, value) -> float:
     arr = check.finite(name, value)
     if arr.ndim != 0:
-        raise ValueError(f"{name}={check._show(value)}: expected a single real number, got shape {arr.shape}")
+        raise ValueError(f"{name}={check.show(value)}: expected a single real number, got shape {arr.shape}")
     return float(arr)
 
 
@@ -111,7 +111,7 @@ def _rng(seed) -> np.random.Generator:
 def _regular(value) -> np.ndarray:
     arr = check.vectors("regular", value)
     if arr.shape != (3,):
-        raise ValueError(f"regular={check._show(value)}: expected one 3-vector (shape (3,)), got shape {arr.shape}")
+        raise ValueError(f"regular={check.show(value)}: expected one 3-vector (shape (3,)), got shape {arr.shape}")
     return arr
 
 
@@ -145,15 +145,15 @@ class PlaneWaveField:
     def __init__(self, wavevectors, amplitudes, phases, regular=(0.0, 0.0, 0.0)):
         k = check.finite("wavevectors", wavevectors)
         if k.ndim != 2 or k.shape[1] != 3 or not 0 <= k.shape[0] <= MAX_MODES:
-            raise ValueError(f"wavevectors={check._show(wavevectors)}: expected shape (N, 3) with 0 <= N <= {MAX_MODES}, "
+            raise ValueError(f"wavevectors={check.show(wavevectors)}: expected shape (N, 3) with 0 <= N <= {MAX_MODES}, "
                              f"got shape {k.shape}")
         n = k.shape[0]
         a = check.finite("amplitudes", amplitudes)
         if a.shape != (n, 3):
-            raise ValueError(f"amplitudes={check._show(amplitudes)}: expected shape ({n}, 3) like wavevectors, got shape {a.shape}")
+            raise ValueError(f"amplitudes={check.show(amplitudes)}: expected shape ({n}, 3) like wavevectors, got shape {a.shape}")
         beta = check.finite("phases", phases)
         if beta.shape != (n,):
-            raise ValueError(f"phases={check._show(phases)}: expected shape ({n},), got shape {beta.shape}")
+            raise ValueError(f"phases={check.show(phases)}: expected shape ({n},), got shape {beta.shape}")
         kn = np.linalg.norm(k, axis=1)
         if np.any(kn == 0):
             raise ValueError(f"wavevectors: mode(s) {np.flatnonzero(kn == 0)[:5].tolist()} have k = 0 (allowed |k_n| > 0)")
@@ -255,7 +255,7 @@ class PlaneWaveField:
         g = float(check.positive("gamma", _scalar("gamma", gamma)))
         b0sq = float(b0 @ b0)
         if sigma2 > 0 and b0sq == 0:
-            raise ValueError(f"regular={check._show(b0)}: |regular| must be > 0 when sigma2={sigma2!r} > 0 (the turbulence "
+            raise ValueError(f"regular={check.show(b0)}: |regular| must be > 0 when sigma2={sigma2!r} > 0 (the turbulence "
                              "is normalised to sigma2 |regular|^2; use from_spectrum(..., rms=...) for no regular field)")
 
         def energy(k):

@@ -4,13 +4,13 @@ from __future__ import annotations
 import numpy
 
 
-def _broadcast(value, *args):
+def broadcast(value, *args):
     """``value`` as a float array of the arguments' broadcast shape (a NumPy scalar for 0-d)."""
     shape = numpy.broadcast_shapes(*(numpy.shape(a) for a in args))
     return numpy.array(numpy.broadcast_to(value, shape), dtype=float)[()]
 
 
-def _stack(rows, *args):
+def stack(rows, *args):
     """A matrix-valued result: shape broadcast(args) + (len(rows), len(rows[0]))."""
     shape = numpy.broadcast_shapes(*(numpy.shape(a) for a in args))
     out = numpy.empty(shape + (len(rows), len(rows[0])))

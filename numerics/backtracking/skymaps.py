@@ -51,6 +51,7 @@ import healpy as hp
 import numpy as np
 
 from numerics import _validate as check
+from numerics.stats import mean_sem
 
 __all__ = ["directions", "gradient_coefficients", "dipole_coefficients", "intensity", "intensity_from_maps",
            "gradient_map", "dipole_map", "power_spectra", "cross_spectra", "summarize", "ensemble_spectrum",
@@ -117,15 +118,6 @@ def _tensor(K) -> np.ndarray:
     K = check.finite("K", K)
     _shape("K", K, (3, 3), "3, 3")
     return K
-
-
-def _mean_sem(a: np.ndarray) -> tuple[np.ndarray, np.ndarray]:
-    """Mean and standard error (ddof = 1) over the leading realization axis; sem = nan for one realization."""
-    n = a.shape[0]
-    mean = a.mean(axis=0)
-    if n < 2:
-        return mean, np.full_like(mean, np.nan)
-    return mean, a.std(axis=0, ddof=1) / np.sqrt(n)
 
 
 # ----------------------------------------------------------------------------------------------- geometry
@@ -443,7 +435,7 @@ def ensemble_spectrum(cross_cl, moments, maps, coefficients, *, nside=None) -> E
 
     ell = np.arange(L1)
     cl = np.einsum("a,rkabl,b->rkl", c, S, c)
-    mean, sem = _mean_sem(cl)
+    mean, sem = mean_sem(cl)
     total = 4.0 * np.pi * np.einsum("a,rkab,b->rk", c, M[:, :, :6, :6], c)
     noise = total.mean(axis=0) / npix
     resolved = np.einsum("l,kl->k", 2 * ell + 1.0, mean)
@@ -543,6 +535,6 @@ def running_diffusion(moments, times, means) -> RunningDiffusion:
     anti = 0.5 * (tgk - np.swapaxes(tgk, -1, -2))
     rbar = mu[:, :, _R]
     rel = (rr - rbar[..., :, None] * rbar[..., None, :]) / two_t
-    (sym, sym_e), (tgk, tgk_e), (anti, anti_e), (rel, rel_e) = map(_mean_sem, (sym, tgk, anti, rel))
+    (sym, sym_e), (tgk, tgk_e), (anti, anti_e), (rel, rel_e) = map(mean_sem, (sym, tgk, anti, rel))
     return RunningDiffusion(times=t, symmetric=sym, symmetric_sem=sym_e, tgk=tgk, tgk_sem=tgk_e, antisymmetric=anti,
                             antisymmetric_sem=anti_e, relative=rel, relative_sem=rel_e, n_realizations=R)

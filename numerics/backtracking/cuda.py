@@ -1,12 +1,12 @@
-"""CUDA backend of the backtracker: the Boris scheme of :mod:`numerics.backtrack` on an NVIDIA GPU.
+"""CUDA backend of the backtracker: the Boris scheme of :mod:`numerics.backtracking.boris` on an NVIDIA GPU.
 
-Units as in :mod:`numerics.backtrack` (c = 1; positions and times in the caller's length unit).
+Units as in :mod:`numerics.backtracking.boris` (c = 1; positions and times in the caller's length unit).
 
-The scheme is that of ``backtrack._boris_blocks``, operation for operation, in float64: half a
+The scheme is that of ``boris._boris_blocks``, operation for operation, in float64: half a
 drift; the Boris vector t = o0 + sum_n a_n cos2pi(k_n . x + ph_n) with the same polynomial
 cosine (range reduction by rint, odd polynomial of degree 13, the same coefficients); the
 rotation v' = v + v x t, v+ = v + s v' x t with s = 2 / (1 + t^2); half a drift.  Wave vectors
-and phases are in turns and amplitudes are pre-scaled by dt / (2 R) (``backtrack._kernel_field``).
+and phases are in turns and amplitudes are pre-scaled by dt / (2 R) (``kernel.kernel_field``).
 Results agree with the CPU backend to round-off, not bit for bit: the CUDA compiler and LLVM on
 the CPU contract different multiply-adds into FMAs.
 
@@ -131,7 +131,9 @@ def _boris_kernel():
 
     cuda = numba_cuda
 
-    from numerics.backtrack import _C1, _C3, _C5, _C7, _C9, _C11, _C13
+    from numerics.backtracking.kernel import SIN2PI_COEFFICIENTS
+
+    _C1, _C3, _C5, _C7, _C9, _C11, _C13 = SIN2PI_COEFFICIENTS
 
     if config.ENABLE_CUDASIM:
         rint = np.rint  # the simulator runs the kernel as Python
@@ -258,12 +260,12 @@ def _synchronize():
 
 
 def integrate(kernel, pos, dirs, steps, dt, progress=False, desc=""):
-    """Integrate on the GPU; arguments and result as ``backtrack._integrate`` (a ``backtrack.Trajectories``).
+    """Integrate on the GPU; arguments and result as ``boris._integrate`` (a ``kernel.Trajectories``).
 
     Parameters
     ----------
     kernel : tuple
-        ``backtrack._kernel_field(field, 0.5 * dt / rigidity)`` = (kx, ky, kz, ph, ax, ay, az, o0).
+        ``kernel.kernel_field(field, 0.5 * dt / rigidity)`` = (kx, ky, kz, ph, ax, ay, az, o0).
     pos, dirs : (M, 3)
         Start positions (length units) and unit directions.
     steps : (K,) int
@@ -279,7 +281,7 @@ def integrate(kernel, pos, dirs, steps, dt, progress=False, desc=""):
         ``"cuda backend unavailable: <reason>"`` when :func:`available` is False, before any work.
     """
     _require()
-    from numerics.backtrack import Trajectories, _progress
+    from numerics.backtracking.kernel import Trajectories, progress_bar
 
     pos = np.asarray(pos, dtype=np.float64).reshape(-1, 3)
     dirs = np.asarray(dirs, dtype=np.float64).reshape(-1, 3)
@@ -291,7 +293,7 @@ def integrate(kernel, pos, dirs, steps, dt, progress=False, desc=""):
     _synchronize()
     out_pos = np.empty((steps.size, m, 3))
     out_mom = np.empty((steps.size, m, 3))
-    bar = _progress(progress, int(steps[-1]), desc)
+    bar = progress_bar(progress, int(steps[-1]), desc)
     budget = FIRST_ROUND_EVALS
     done = 0
     try:

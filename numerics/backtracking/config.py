@@ -1,11 +1,4 @@
-"""Ensembles of backtracking simulations: configuration, presets, seeding, distribution.
-
-One *realization* is one turbulent field; for it the HEALPix pixel centres (RING order) are
-backtracked from the observer and, at each recorded time, the six maps X = (r, p(-T)) are
-reduced to their 6 x 6 cross power spectra, pixel moments and the maps themselves
-(:func:`numerics.skymaps.summarize`).  Every sky map that is linear in X — the gradient
-ansatz of 002 eq. (4) for any gradient and tensor K, the homogeneous dipole of review
-Sec. 4.4 — is then a quadratic form of the stored spectra.
+"""The configuration of a backtracking ensemble: :class:`SimulationConfig`, the papers' presets, TOML files, seeding.
 
 Seeding: realization ``i`` draws its field from ``numpy.random.SeedSequence(seed,
 spawn_key=(i,))`` — the i-th child of the master seed — so its numbers do not depend on how
@@ -38,8 +31,7 @@ import numpy as np
 from numerics import _validate as check
 
 __all__ = ["SimulationConfig", "PRESETS", "SCALES", "preset", "load_config", "config_from_dict", "make_field",
-           "simulate_realization", "run_ensemble", "realization_seed",
-           "check_run_arguments"]
+           "realization_seed"]
 
 PRESETS = ("ahlers-mertsch-2015", "mertsch-ahlers-2019")
 SCALES = ("quick", "paper")
@@ -52,7 +44,7 @@ MAX_REALIZATIONS = 100_000
 class SimulationConfig:
     """Everything that defines an ensemble; stored with the results (JSON) and hashed for resume.
 
-    Turbulence (numerics.turbulence.PlaneWaveField): ``spectrum`` one of
+    Turbulence (numerics.backtracking.turbulence.PlaneWaveField): ``spectrum`` one of
     'giacalone-jokipii' (``sigma2``, ``coherence_length``, ``gamma``), 'white-noise'
     (``rms``) or 'table' (``rms`` and a tabulated energy spectrum E(k) at ``table_k``,
     ``table_e``, interpolated log-log); ``n_modes`` modes log-spaced in [k_min, k_max];
@@ -60,7 +52,7 @@ class SimulationConfig:
     particle; the simulated particle has ``rigidity`` (> 0, relative) and ``charge`` (+1/-1).
 
     Particles: HEALPix ``nside`` directions, backtracked with step ``dt`` (None: the default
-    of numerics.backtrack) and recorded at ``omega_t`` (backtracking times in units of
+    of numerics.backtracking.boris) and recorded at ``omega_t`` (backtracking times in units of
     1/``omega_ref``).
 
     Analysis: ``lmax`` (None: 2 nside), the ``gradients`` reported by ``aniso simulate``
@@ -154,7 +146,7 @@ class SimulationConfig:
         check.positive("omega_ref", self.omega_ref)
         omega_t = check.positive("omega_t", self.omega_t)
         if omega_t.ndim != 1 or omega_t.size == 0 or np.any(np.diff(omega_t) <= 0):
-            raise ValueError(f"omega_t={check._show(self.omega_t)}: need a non-empty, strictly increasing list of times > 0")
+            raise ValueError(f"omega_t={check.show(self.omega_t)}: need a non-empty, strictly increasing list of times > 0")
         check.integers("realizations", self.realizations, 1, MAX_REALIZATIONS)
         check.integers("seed", self.seed, 0, 2**63 - 1)
         if self.lmax is not None:
@@ -164,11 +156,11 @@ class SimulationConfig:
             raise ValueError(f"gradients={self.gradients!r}: expected a list of non-zero 3-vectors")
         if not isinstance(self.fick, bool):
             raise ValueError(f"fick={self.fick!r}: must be true or false")
-        from numerics import backtrack
+        from numerics.backtracking import kernel
 
         fld = make_field(self, 0)
-        dt = backtrack.default_step(fld, self.rigidity) if self.dt is None else backtrack.check_step(fld, self.dt, self.rigidity)
-        backtrack._steps_for(self.times, dt)
+        dt = kernel.default_step(fld, self.rigidity) if self.dt is None else kernel.check_step(fld, self.dt, self.rigidity)
+        kernel.steps_for(self.times, dt)
         return self
 
 
@@ -258,7 +250,6 @@ def load_config(path) -> SimulationConfig:
     return config_from_dict({**base, **flat})
 
 
-# ----------------------------------------------------------------------------- one realization
 def realization_seed(config: SimulationConfig, index: int) -> np.random.SeedSequence:
     """The seed of realization ``index``: child ``(index,)`` of the master seed."""
     return np.random.SeedSequence(int(config.seed), spawn_key=(int(index),))
@@ -266,7 +257,7 @@ def realization_seed(config: SimulationConfig, index: int) -> np.random.SeedSequ
 
 def make_field(config: SimulationConfig, index: int):
     """The turbulent field of realization ``index``."""
-    from numerics.turbulence import PlaneWaveField
+    from numerics.backtracking.turbulence import PlaneWaveField
 
     rng = np.random.default_rng(realization_seed(config, index))
     common = dict(regular=tuple(config.regular), seed=rng)
@@ -282,144 +273,3 @@ def make_field(config: SimulationConfig, index: int):
         return np.interp(np.log(k), log_k, table_e)
 
     return PlaneWaveField.from_spectrum(spectrum, config.n_modes, config.k_min, config.k_max, rms=config.rms, **common)
-
-
-def simulate_realization(config, index: int, *, threads=None, backend="cpu", progress=False) -> dict:
-    """Backtrack realization ``index`` and reduce it (numerics.skymaps.summarize); a dict of arrays.
-
-    ``config`` may be a SimulationConfig or its ``to_dict()`` (what Dask workers receive).
-    """
-    from numerics import backtrack, skymaps
-
-    if isinstance(config, dict):
-        config = config_from_dict(config)
-    fld = make_field(config, index)
-    dirs = skymaps.directions(config.nside)
-    tr = backtrack.backtrack(fld, dirs, config.times, dt=config.dt, rigidity=config.rigidity, charge=config.charge,
-                             threads=threads, backend=backend, progress=progress)
-    out = skymaps.summarize(tr.positions, tr.momenta, dirs, lmax=config.ell_max)
-    arrays = fld.to_arrays()
-    out.update({f"field_{k}": np.asarray(v) for k, v in arrays.items() if np.ndim(v) > 0})
-    out["times"] = tr.times
-    out["dt"] = np.float64(tr.dt)
-    out["index"] = np.int64(index)
-    return out
-
-
-def _worker_task(config_dict, index, threads):
-    """Run on a Dask worker: one realization with ``threads`` numba threads, no progress bar."""
-    return simulate_realization(config_dict, index, threads=threads, backend="cpu", progress=False)
-
-
-# ----------------------------------------------------------------------------- ensembles
-def check_run_arguments(config, *, workers=None, dask_address=None, threads=None, backend="cpu"):
-    """Validate the arguments of :func:`run_ensemble` (ValueError; RuntimeError for an unavailable GPU)
-    before any work; returns (workers, threads, backend) normalised."""
-    if not isinstance(config, SimulationConfig):
-        raise ValueError(f"config={config!r}: expected a SimulationConfig")
-    config.validate()
-    backend = check.choice("backend", backend, ("cpu", "cuda"))
-    if workers is not None and dask_address is not None:
-        raise ValueError("workers and dask_address: give one or the other")
-    if workers is not None:
-        workers = int(check.integers("workers", workers, 1, 1024))
-    if threads is not None:
-        if workers is None and dask_address is None:
-            from numerics import backtrack
-
-            threads = backtrack._threads(threads)
-        else:
-            threads = int(check.integers("threads", threads, 1, 1024))
-    if backend == "cuda":
-        if workers is not None or dask_address is not None:
-            raise ValueError("backend='cuda' runs in this process; it cannot be combined with workers or dask_address")
-        from numerics import _cuda
-
-        ok, reason = _cuda.available()
-        if not ok:
-            raise RuntimeError(f"cuda backend unavailable: {reason}")
-    return workers, threads, backend
-
-
-def run_ensemble(config: SimulationConfig, out, *, workers=None, dask_address=None, threads=None, backend="cpu",
-                 progress=True):
-    """Run (or resume) the ensemble and store it in the HDF5 file ``out``.
-
-    Realizations already stored in ``out`` or in its journal ``<out>.parts/`` are not
-    recomputed; each new realization is written to the journal atomically as soon as it is
-    done, and ``out`` is rewritten atomically at the end.  An interrupted run (Ctrl-C, a
-    killed process) therefore leaves either the old ``out`` or nothing, plus the journal,
-    and the next call resumes.  A foreign or corrupt ``out``, or one made with another
-    configuration, is an error and is left untouched.
-
-    ``workers=N`` starts a dask.distributed LocalCluster with N single-threaded worker
-    processes; ``dask_address`` sends the realizations to an existing Dask scheduler (give its
-    workers one thread each, or pass ``threads`` numba threads per task).  The
-    numbers are the same either way (seeding per realization, fixed particle blocks).
-
-    Returns the :class:`numerics.storage.Ensemble` read back from ``out``.
-    """
-    from numerics import storage
-
-    workers, threads, backend = check_run_arguments(config, workers=workers, dask_address=dask_address,
-                                                     threads=threads, backend=backend)
-    journal = storage.Journal(out, config)  # refuses a foreign/corrupt/mismatched file before any work
-    missing = [i for i in range(config.realizations) if i not in journal.done]
-    if missing:
-        bar = _bar(progress, len(missing), config)
-        try:
-            if workers is None and dask_address is None:
-                for i in missing:
-                    journal.add(simulate_realization(config, i, threads=threads, backend=backend,
-                                                     progress=progress and len(missing) == 1))
-                    _tick(bar)
-            else:
-                _run_dask(config, missing, journal, workers, dask_address, threads, bar)
-        finally:
-            if bar is not None:
-                bar.close()
-    journal.consolidate()
-    return storage.read(out)
-
-
-def _bar(progress, total, config):
-    if not progress:
-        return None
-    import os
-
-    from tqdm.auto import tqdm
-
-    return tqdm(total=total, desc=f"{config.name}: realizations", unit="field",
-                disable=os.environ.get("ANISO_NO_PROGRESS") == "1")
-
-
-def _tick(bar):
-    if bar is not None:
-        bar.update(1)
-
-
-def _run_dask(config, missing, journal, workers, dask_address, threads, bar):
-    try:
-        from dask.distributed import Client, LocalCluster, as_completed
-    except ImportError:
-        raise RuntimeError("dask.distributed is not installed: pip install 'aniso-workbench[distributed]'") from None
-    cluster = None
-    if workers is not None:
-        cluster = LocalCluster(n_workers=workers, threads_per_worker=1, processes=True, dashboard_address=None)
-        client = Client(cluster)
-    else:
-        client = Client(dask_address)
-    # one numba thread per task unless asked: Dask already runs one task per worker thread, and numba's
-    # default (workqueue) threading layer must not be entered from several threads of one process at once
-    threads = 1 if threads is None else threads
-    try:
-        cfg = config.to_dict()
-        futures = [client.submit(_worker_task, cfg, i, threads, key=f"aniso-{config.physics_hash()[:12]}-{i}", pure=False)
-                   for i in missing]
-        for fut in as_completed(futures):
-            journal.add(fut.result())
-            _tick(bar)
-    finally:
-        client.close()
-        if cluster is not None:
-            cluster.close()

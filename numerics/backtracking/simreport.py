@@ -1,13 +1,13 @@
 """Tables and figures of a stored backtracking ensemble (``aniso simulate``, notebook 04).
 
-Everything here reads a :class:`numerics.storage.Ensemble` and draws with matplotlib /
+Everything here reads a :class:`numerics.backtracking.storage.Ensemble` and draws with matplotlib /
 healpy; no physics is computed that the ensemble's spectra and moments do not hold.
 """
 from __future__ import annotations
 
 import numpy as np
 
-__all__ = ["fick_tensor", "gradient_spectra", "summary", "plot_evolution", "plot_spectrum", "plot_skymap",
+__all__ = ["fick_tensor", "gradient_spectra", "gradient_label", "summary", "plot_evolution", "plot_spectrum", "plot_skymap",
            "plot_diffusion"]
 
 
@@ -29,11 +29,12 @@ def gradient_spectra(ens) -> dict:
     K = fick_tensor(ens)
     out = {}
     for g in ens.config.gradients:
-        out[_label(g, ens.config.regular)] = ens.spectrum(gradient=_unit(g), K=K)
+        out[gradient_label(g, ens.config.regular)] = ens.spectrum(gradient=_unit(g), K=K)
     return out
 
 
-def _label(g, regular):
+def gradient_label(g, regular) -> str:
+    """The legend label of gradient ``g`` relative to the regular field ``regular`` (parallel, perpendicular, angle)."""
     g = _unit(g)
     b = np.asarray(regular, dtype=float)
     if np.linalg.norm(b) == 0:
@@ -126,7 +127,7 @@ def plot_skymap(ens, path=None, realization=0, time_index=-1):
     """Mollweide view of one realization's relative intensity (first gradient, 002 eq. (4))."""
     import healpy as hp
 
-    from numerics import skymaps
+    from numerics.backtracking import skymaps
 
     plt = _plt()
     g = _unit(ens.config.gradients[0])

@@ -1,0 +1,157 @@
+"""What the CPU (:mod:`numerics.backtracking.boris`) and CUDA (:mod:`numerics.backtracking.cuda`) integrators share:
+the step criterion, the kernel's field layout, the polynomial cosine's coefficients and the result type.
+
+No numba here: the configuration checks (:meth:`SimulationConfig.validate`) use this module without compiling
+anything.  Units and the step criterion: :mod:`numerics.backtracking.boris`.
+"""
+from __future__ import annotations
+
+import math
+import os
+from dataclasses import dataclass
+
+import numpy as np
+
+from numerics import _validate as check
+
+__all__ = ["Trajectories", "default_step", "check_step", "log_times", "signed_rigidity", "steps_for", "field_arrays",
+           "kernel_field", "progress_bar", "SIN2PI_COEFFICIENTS", "BLOCK", "STEP_LIMIT", "DEFAULT_STEP_FACTOR",
+           "MAX_PARTICLES", "MAX_STEPS"]
+
+BLOCK = 64  # particles per block; every particle sits in a full block (padding), so results do not depend on threads
+STEP_LIMIT = 0.5  # dt * max(k_max, Omega_max) must not exceed this
+DEFAULT_STEP_FACTOR = 0.1
+MAX_PARTICLES = 50_000_000
+MAX_STEPS = 10**10
+
+# sin(2 pi v) = v P(v^2) on |v| <= 1/4: least-squares fit at 200 Chebyshev nodes in 40-digit arithmetic
+# (max |error| 4e-14 in float64; tests/numerics/test_backtrack.py checks it against numpy.cos).
+_C1 = 6.2831853071772238821
+_C3 = -41.341702238987460974
+_C5 = 81.605249031789268302
+_C7 = -76.705841115125014008
+_C9 = 42.057963484804329115
+_C11 = -15.079289920000344487
+_C13 = 3.6550593309034874685
+SIN2PI_COEFFICIENTS = (_C1, _C3, _C5, _C7, _C9, _C11, _C13)  # of v, v^3, ..., v^13
+
+
+def field_arrays(field):
+    """Read the plane-wave arrays of ``field`` (a numerics.backtracking.turbulence.PlaneWaveField or equivalent)."""
+    try:
+        k = np.asarray(field.wavevectors, dtype=np.float64).reshape(-1, 3)
+        a = np.asarray(field.amplitudes, dtype=np.float64).reshape(-1, 3)
+        beta = np.asarray(field.phases, dtype=np.float64).reshape(-1)
+        o0 = np.asarray(field.regular, dtype=np.float64).reshape(3)
+    except (AttributeError, ValueError, TypeError):
+        raise ValueError(f"field={field!r}: expected a numerics.backtracking.turbulence.PlaneWaveField (wavevectors, amplitudes, "
+                         "phases, regular)") from None
+    if not (k.shape[0] == a.shape[0] == beta.shape[0]):
+        raise ValueError(f"field: {k.shape[0]} wave vectors, {a.shape[0]} amplitudes and {beta.shape[0]} phases differ")
+    return k, a, beta, o0
+
+
+def _scales(field, rigidity):
+    """k_max and Omega_max = (|Omega_0| + 3 Omega_rms) / |rigidity|."""
+    k, a, _, o0 = field_arrays(field)
+    k_max = float(np.max(np.linalg.norm(k, axis=1))) if k.shape[0] else 0.0
+    rms = math.sqrt(0.5 * float(np.sum(a * a)))
+    omega_max = (float(np.linalg.norm(o0)) + 3.0 * rms) / abs(rigidity)
+    return k_max, omega_max
+
+
+def default_step(field, rigidity=1.0) -> float:
+    """The default step 0.1 / max(k_max, Omega_max) (module docstring), in length units."""
+    rigidity = float(check.positive("rigidity", rigidity))
+    k_max, omega_max = _scales(field, rigidity)
+    scale = max(k_max, omega_max)
+    if scale == 0.0:
+        raise ValueError("field: no modes and no regular field; there is nothing to resolve and no default step")
+    return DEFAULT_STEP_FACTOR / scale
+
+
+def check_step(field, dt, rigidity=1.0) -> float:
+    """Refuse a step that does not resolve the smallest wavelength or the gyration (ValueError)."""
+    rigidity = float(check.positive("rigidity", rigidity))
+    dt = float(check.positive("dt", dt))
+    k_max, omega_max = _scales(field, rigidity)
+    if dt * k_max > STEP_LIMIT:
+        raise ValueError(f"dt={dt:g}: does not resolve the smallest wavelength 2 pi/k_max = {2 * math.pi / k_max:.4g}; "
+                         f"need dt * k_max <= {STEP_LIMIT} (dt <= {STEP_LIMIT / k_max:.4g}), got {dt * k_max:.3g}")
+    if dt * omega_max > STEP_LIMIT:
+        raise ValueError(f"dt={dt:g}: does not resolve the gyration; need dt * Omega_max <= {STEP_LIMIT} with Omega_max = "
+                         f"(|Omega_0| + 3 Omega_rms)/|rigidity| = {omega_max:.4g} (dt <= {STEP_LIMIT / omega_max:.4g})")
+    return dt
+
+
+def signed_rigidity(rigidity, charge=1) -> float:
+    """The signed rigidity charge * rigidity used internally (rigidity > 0, charge = +1 or -1)."""
+    r = float(check.positive("rigidity", rigidity))
+    if charge not in (1, -1):
+        raise ValueError(f"charge={charge!r}: must be +1 or -1 (relative to the reference particle)")
+    return r * charge
+
+
+def log_times(omega, t_min, t_max, n=16) -> np.ndarray:
+    """``n`` backtracking times log-spaced in Omega T from ``t_min`` to ``t_max`` (both in units of 1/Omega)."""
+    omega = float(check.positive("omega", omega))
+    n = int(check.integers("n", n, 1, 10_000))
+    t_min = float(check.positive("t_min", t_min))
+    t_max = float(check.positive("t_max", t_max))
+    if t_max < t_min:
+        raise ValueError(f"t_min={t_min:g}, t_max={t_max:g}: need t_min <= t_max")
+    return np.geomspace(t_min, t_max, n) / omega
+
+
+def steps_for(times, dt):
+    times = check.positive("times", times)
+    if times.ndim != 1 or times.size == 0:
+        raise ValueError(f"times: expected a non-empty 1-d array of positive times, got shape {times.shape}")
+    if np.any(np.diff(times) <= 0):
+        raise ValueError(f"times={check.show(times)}: must be strictly increasing")
+    exact = np.maximum(1.0, np.rint(times / dt))  # float: a huge count must be refused, not wrapped in int64
+    if not np.isfinite(exact[-1]) or exact[-1] > MAX_STEPS:
+        raise ValueError(f"times: the last time needs {exact[-1]:.3g} steps of dt={dt:g} (allowed at most {MAX_STEPS})")
+    steps = exact.astype(np.int64)
+    if np.any(np.diff(steps) <= 0):
+        raise ValueError(f"times={check.show(times)}: two recorded times round to the same step of dt={dt:g}; "
+                         "use a smaller dt or more widely spaced times")
+    return steps
+
+
+def kernel_field(field, scale):
+    """Contiguous kernel arrays: wave vectors and phases in turns, amplitudes times ``scale``."""
+    k, a, beta, o0 = field_arrays(field)
+    two_pi = 2.0 * math.pi
+    ks = [np.ascontiguousarray(k[:, j] / two_pi) for j in range(3)]
+    ph = np.ascontiguousarray(np.mod(beta, two_pi) / two_pi)
+    amps = [np.ascontiguousarray(a[:, j] * scale) for j in range(3)]
+    return (*ks, ph, *amps, np.ascontiguousarray(o0 * scale))
+
+
+@dataclass(frozen=True)
+class Trajectories:
+    """Phase-space states recorded at ``times``.
+
+    Attributes
+    ----------
+    times : (K,) recorded times (integer multiples of ``dt``), length units (c = 1)
+    positions : (K, M, 3) positions; for :func:`backtrack` r(-T) relative to the origin
+    momenta : (K, M, 3) unit momentum directions of the cosmic ray (for :func:`backtrack`, p(-T))
+    dt : the step
+    steps : (K,) step counts
+    """
+
+    times: np.ndarray
+    positions: np.ndarray
+    momenta: np.ndarray
+    dt: float
+    steps: np.ndarray
+
+
+def progress_bar(progress, total, desc):
+    if not progress:
+        return None
+    from tqdm.auto import tqdm
+
+    return tqdm(total=total, desc=desc, unit="step", leave=False, disable=os.environ.get("ANISO_NO_PROGRESS") == "1")

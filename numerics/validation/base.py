@@ -1,0 +1,166 @@
+"""What every comparison shares: the result type, the statistics, the figure saver, the scale vocabulary and the
+spec by which a comparison declares itself to the registry (:mod:`numerics.validation.registry`).
+
+A comparison is a function that returns a :class:`Comparison` (measured and expected values, an error, a
+tolerance, a verdict, figures, notes).  Its module declares a :class:`Spec`: its name, what it needs (the stored
+ensembles of :mod:`numerics.validation.ensembles` it reads, or none), the headline keys lifted to the top of the
+report, a documented disagreement with a paper if it establishes one, and its problem sizes per scale.
+"""
+from __future__ import annotations
+
+import math
+from dataclasses import asdict, dataclass, field
+from pathlib import Path
+from typing import Callable, Mapping
+
+import numpy as np
+from scipy import stats
+
+from numerics.stats import mean_sem
+
+__all__ = ["Comparison", "Spec", "KnownDisagreement", "SCALES", "check_scale", "jackknife", "mean_sem", "save_figure",
+           "jsonable", "sigma_equivalent"]
+
+#: The problem sizes of ``aniso run --scale``: "ci" (a few minutes on 2 cores; what CI runs), "quick" (the default,
+#: under 10 minutes on 2 cores) and "paper" (the papers' ensembles: hours on a workstation, minutes on a Dask cluster
+#: or a GPU).  The one definition; every comparison's sizes are keyed by it.  (The presets of
+#: :mod:`numerics.backtracking.config` have their own two sizes, "quick" and "paper".)
+SCALES = ("ci", "quick", "paper")
+
+
+def check_scale(scale: str) -> str:
+    """``scale`` if it is one of :data:`SCALES`, else ValueError naming the allowed values."""
+    if scale not in SCALES:
+        raise ValueError(f"scale={scale!r}: must be one of {', '.join(SCALES)}")
+    return scale
+
+
+@dataclass
+class Comparison:
+    name: str
+    title: str
+    measured: dict
+    expected: dict
+    error: float
+    tolerance: float
+    method: str
+    figures: list[str] = field(default_factory=list)
+    notes: str = ""
+    #: the headline numbers (a few entries of ``measured``), lifted to the top of :meth:`as_dict`
+    headline: dict = field(default_factory=dict)
+    seconds: float | None = None
+
+    @property
+    def verdict(self) -> str:
+        return "pass" if np.isfinite(self.error) and abs(self.error) <= self.tolerance else "fail"
+
+    def as_dict(self) -> dict:
+        d = asdict(self)
+        head = d.pop("headline")
+        clash = set(head) & set(d)
+        if clash:
+            raise ValueError(f"headline keys {sorted(clash)} clash with the fields of Comparison")
+        d = {"name": d.pop("name"), "verdict": self.verdict, **head, **d}
+        return jsonable(d)
+
+
+def jsonable(x):
+    """``x`` with numpy arrays and scalars turned into lists and Python numbers, non-finite floats into None."""
+    if isinstance(x, dict):
+        return {k: jsonable(v) for k, v in x.items()}
+    if isinstance(x, (list, tuple)):
+        return [jsonable(v) for v in x]
+    if isinstance(x, np.ndarray):
+        return jsonable(x.tolist())
+    if isinstance(x, (np.floating, np.integer, np.bool_)):
+        x = x.item()
+    if isinstance(x, float) and not np.isfinite(x):
+        return None  # strict JSON (no NaN/Infinity); the verdict says what a non-finite error meant
+    return x
+
+
+def jackknife(values_fn, n: int):
+    """Delete-one jackknife over n realizations: ``(values_fn(all), error)``, values_fn(mask) -> array; error nan if n < 3."""
+    full = np.asarray(values_fn(np.ones(n, bool)), dtype=float)
+    if n < 3:
+        return full, np.full_like(full, np.nan)
+    loo = np.array([np.asarray(values_fn(np.arange(n) != i), dtype=float) for i in range(n)])
+    return full, np.sqrt((n - 1) / n * np.sum((loo - loo.mean(axis=0)) ** 2, axis=0))
+
+
+def save_figure(fig, figdir: Path | None, name: str) -> list[str]:
+    """Save ``fig`` as ``figdir/<name>.png`` (110 dpi) and return its path relative to the report, ["figures/<name>.png"];
+    nothing (an empty list) when ``figdir`` is None."""
+    if figdir is None:
+        return []
+    figdir.mkdir(parents=True, exist_ok=True)
+    fig.savefig(figdir / f"{name}.png", dpi=110, bbox_inches="tight")
+    return [f"figures/{name}.png"]
+
+
+def sigma_equivalent(chi2, dof) -> float:
+    """Two-sided normal quantile of the chi^2 p-value, from its logarithm (Wilson-Hilferty where even that underflows;
+    nan for dof 0)."""
+    if dof <= 0 or not np.isfinite(chi2):
+        return float("nan")
+    from scipy.special import ndtri_exp
+
+    log_sf = float(stats.chi2.logsf(chi2, dof))
+    if not np.isfinite(log_sf):  # beyond double range: Wilson-Hilferty's normal approximation of chi^2
+        return float(((chi2 / dof) ** (1 / 3) - 1 + 2 / (9 * dof)) / math.sqrt(2 / (9 * dof)))
+    return float(max(0.0, -ndtri_exp(log_sf - math.log(2.0))))
+
+
+@dataclass(frozen=True)
+class KnownDisagreement:
+    """A disagreement with a paper that a comparison establishes, like pytest's strict xfail: the comparison's verdict
+    stays "fail", and the run counts as passed only if the failure is of this documented kind (``holds(entry)`` on
+    the comparison's results.json entry); a pass, or a failure of another kind, is unexpected."""
+
+    finding: str
+    holds: Callable[[dict], bool]
+
+
+@dataclass(frozen=True)
+class Spec:
+    """How a comparison declares itself.
+
+    name : the key in the report and in ``aniso run --only``
+    run : ``(ensembles, figdir, scale, progress) -> Comparison``; ``ensembles`` maps each key of ``ensembles`` to its
+        stored ensemble (empty for a comparison that simulates its own setup or needs none)
+    kind : "analytic" (kernels against independent numerics, no test particles) or "backtracker"
+    ensembles : keys of :data:`numerics.validation.ensembles.ENSEMBLES` that ``run`` reads
+    headline : keys of ``Comparison.measured`` lifted to the top of the comparison's results.json entry
+    known_disagreement : see :class:`KnownDisagreement`
+    sizes : scale -> the comparison's own problem size (for one that simulates its own setup), keyed by :data:`SCALES`
+    """
+
+    name: str
+    run: Callable
+    kind: str = "backtracker"
+    ensembles: tuple[str, ...] = ()
+    headline: tuple[str, ...] = ()
+    known_disagreement: KnownDisagreement | None = None
+    sizes: Mapping[str, object] | None = None
+
+    def __post_init__(self):
+        if self.kind not in ("analytic", "backtracker"):
+            raise ValueError(f"kind={self.kind!r}: must be 'analytic' or 'backtracker'")
+        if self.sizes is not None and tuple(self.sizes) != SCALES:
+            raise ValueError(f"{self.name}: sizes are keyed by {tuple(self.sizes)}, expected {SCALES}")
+
+    @classmethod
+    def analytic(cls, fn: Callable[[Path | None], Comparison]) -> Spec:
+        """The spec of an analytic comparison ``fn(figdir) -> Comparison``, named after the function."""
+        def run(ensembles, figdir, scale, progress):
+            return fn(figdir)
+
+        return cls(fn.__name__, run, kind="analytic")
+
+    def outcome(self, entry: dict) -> str:
+        """'pass', 'known disagreement' (a failure of the documented kind) or 'FAIL' for this comparison's entry."""
+        if entry["verdict"] == "pass":
+            return "pass" if self.known_disagreement is None else "FAIL (unexpected pass: review its known disagreement)"
+        if self.known_disagreement is not None and self.known_disagreement.holds(entry):
+            return "known disagreement"
+        return "FAIL"
