@@ -48,14 +48,6 @@
 
 # %%
 import functools
-import sys
-from pathlib import Path
-
-try:
-    import theory  # noqa: F401
-except ImportError:  # not installed: use the working tree one level up
-    root = next(p for p in [Path.cwd(), *Path.cwd().parents] if (p / "theory" / "registry.py").exists())
-    sys.path.insert(0, str(root))
 
 import matplotlib.pyplot as plt
 import numpy as np
@@ -65,7 +57,7 @@ import numerics.compton_getting as cg
 import numerics.diffusion as diff
 import numerics.observation as obs
 from theory import registry
-from theory.display import md_escape
+from theory.display import errata_markdown
 from theory.display import show as show_record
 
 np.set_printoptions(precision=5, suppress=False, linewidth=110)
@@ -254,15 +246,7 @@ print("shot noise N (IceCube, f_sky = 0.29, n = 3.2e11):", obs.noise_uniform(0.2
 # Every place where a printed equation disagrees with its derivation, from `theory.registry.errata()`.
 
 # %%
-def tex_cell(tex):
-    return "$" + tex.replace("|", r"\vert ") + "$"
-
-
-rows = ["| record | equation | printed | corrected | reason |", "|---|---|---|---|---|"]
-for rid, e in registry.errata():
-    rows.append(f"| `{rid}` | {md_escape(e.equation)} | {tex_cell(e.printed)} | {tex_cell(e.corrected)} | "
-                f"{md_escape(e.reason)} |")
-display(Markdown("\n".join(rows)))
+display(Markdown(errata_markdown(registry.errata())))
 
 # %% [markdown]
 # ### Summary of the checks run above

@@ -48,27 +48,18 @@
 # %%
 import functools
 import os
-import sys
 import time
-from pathlib import Path
-
-try:
-    import theory  # noqa: F401
-except ImportError:  # not installed: use the working tree one level up
-    root = next(p for p in [Path.cwd(), *Path.cwd().parents] if (p / "theory" / "registry.py").exists())
-    sys.path.insert(0, str(root))
 
 import matplotlib.pyplot as plt
 import numpy as np
 import sympy as sp
 from IPython.display import Markdown, display
-from scipy.special import eval_legendre, roots_jacobi
 
 import numerics.hierarchy as hier
 import numerics.relative_diffusion as rd
 from numerics.kernels.hierarchy import mode_coefficient
 from theory import registry
-from theory.display import md_escape
+from theory.display import errata_markdown
 from theory.display import show as show_record
 
 SMALL = os.environ.get("ANISO_SMALL") == "1"
@@ -158,31 +149,19 @@ show("relative_diffusion.stationary_solution");
 # %% [markdown]
 # ### Numerical check: the truncated Galerkin system of (14)
 #
-# Independently of any closed form: build $A_{\ell k}$ for $\ell, k = 1..L$ with $\nu_r = (1-x)^{1/2}$ and
-# $Q_1 = \nu_0 = 1$. Gauss–Jacobi quadrature with weight $(1-x)^p$ and $L+5$ nodes integrates
+# Independently of any closed form (`relative_diffusion.galerkin`): build $A_{\ell k}$ for $\ell, k = 1..L$ with
+# $\nu_r = (1-x)^{1/2}$ and $Q_1 = \nu_0 = 1$. Gauss–Jacobi quadrature with weight $(1-x)^p$ and $L+2$ nodes integrates
 # $(1-x)^pP_\ell P_k$ exactly. Solving $AC = e_1$ is the stationary problem restricted to $P_1..P_L$; as
 # $L$ grows $C_2/C_1$ converges (like $1/L$) to the stationary $1/7$ and away from the printed $0.1565$,
 # $C_1$ to $0.7542$ (printed: $0.9899$), and the monopole row $-\sum_kA_{0k}C_k$ to $3Q_1\mu = 1$.
 # The Richardson column $2r_{2L} - r_L$ removes the $1/L$ term.
 
 # %%
-def galerkin(L, p):
-    """Stationary C_1..C_L of the rows l = 1..L of (14), truncated at L; and dC_0/dt = -sum_k A_0k C_k."""
-    x, w = roots_jacobi(L + 5, p, 0.0)  # weight (1 - x)^p: exact for polynomial degree <= 2L + 9
-    ks = np.arange(0, L + 1)
-    P = eval_legendre(ks[:, None], x[None, :])
-    A = (P * w) @ P.T * (ks * (ks + 1) * (2 * ks + 1) / 2)[None, :]
-    rhs = np.zeros(L)
-    rhs[0] = 1.0
-    C = np.linalg.solve(A[1:, 1:], rhs)
-    return C, -(A[0, 1:] @ C)
-
-
 P_DEMO = 0.5
 LS = [20, 40, 80] if SMALL else [20, 40, 80, 160, 320]
 r_stat = float(rd.cl(2, P_DEMO) / rd.cl(1, P_DEMO))
 r_print = float(rd.cl(2, P_DEMO, form="printed") / rd.cl(1, P_DEMO, form="printed"))
-gal = {L: galerkin(L, P_DEMO) for L in LS}
+gal = {L: rd.galerkin(L, P_DEMO) for L in LS}
 rows = ["| L | C_1 | C_2/C_1 | C_2/C_1 − 1/7 | Richardson 2r(L) − r(L/2) | −Σ A_0k C_k |", "|---|---|---|---|---|---|"]
 prev = None
 for L, (C, mono) in gal.items():
@@ -458,18 +437,10 @@ print("9 e^{-2 nu t} at nu t = 3:", 9 * np.exp(-6.0))
 # checks that both agree).
 
 # %%
-def cell(text):
-    """LaTeX strings (they contain a backslash) in math mode, plain text escaped."""
-    return "$" + text.replace("|", r"\vert ") + "$" if "\\" in text else md_escape(text)
-
-
 ours = [(r.id, e) for m in ("relative_diffusion", "hierarchy") for r in registry.all_records(m) for e in r.errata]
 if not SMALL:  # builds every record of every module (tens of seconds)
     assert ours == [(rid, e) for rid, e in registry.errata() if rid.startswith(("relative_diffusion", "hierarchy"))]
-rows = ["| record | equation | printed | corrected | reason |", "|---|---|---|---|---|"]
-for rid, e in ours:
-    rows.append(f"| `{rid}` | {md_escape(e.equation)} | {cell(e.printed)} | {cell(e.corrected)} | {md_escape(e.reason)} |")
-display(Markdown("\n".join(rows)))
+display(Markdown(errata_markdown(ours)))
 
 # %% [markdown]
 # ### Summary of the checks run above

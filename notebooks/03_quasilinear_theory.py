@@ -58,15 +58,7 @@
 # %%
 import functools
 import os
-import sys
 import time
-from pathlib import Path
-
-try:
-    import theory  # noqa: F401
-except ImportError:  # not installed: use the working tree one level up
-    root = next(p for p in [Path.cwd(), *Path.cwd().parents] if (p / "theory" / "registry.py").exists())
-    sys.path.insert(0, str(root))
 
 import matplotlib.pyplot as plt
 import mpmath
@@ -78,7 +70,7 @@ from matplotlib.colors import LogNorm, SymLogNorm
 import numerics.qlt as nq
 import theory.qlt as tq
 from theory import registry
-from theory.display import md_escape
+from theory.display import errata_markdown
 from theory.display import show as show_record
 
 SMALL = os.environ.get("ANISO_SMALL") == "1"
@@ -597,19 +589,11 @@ if ps is not None:
 # modules' records need not be built — the full run checks that both agree).
 
 # %%
-def cell(text):
-    """LaTeX strings (they contain a backslash) in math mode, plain text escaped."""
-    return "$" + text.replace("|", r"\vert ") + "$" if "\\" in text else md_escape(text)
-
-
 ERRATA_MODULES = ("qlt", "wigner") if WIGNER else ("qlt",)
 ours = [(r.id, e) for m in ERRATA_MODULES for r in registry.all_records(m) for e in r.errata]
 if not SMALL:  # builds every record of every module (tens of seconds)
     assert ours == [(rid, e) for rid, e in registry.errata() if rid.startswith(tuple(m + "." for m in ERRATA_MODULES))]
-rows = ["| record | equation | printed | corrected | reason |", "|---|---|---|---|---|"]
-for rid, e in ours:
-    rows.append(f"| `{rid}` | {md_escape(e.equation)} | {cell(e.printed)} | {cell(e.corrected)} | {md_escape(e.reason)} |")
-display(Markdown("\n".join(rows)))
+display(Markdown(errata_markdown(ours)))
 
 # %% [markdown]
 # ## 8. Summary

@@ -48,16 +48,9 @@
 # %%
 import os
 import shutil
-import sys
 import tempfile
 import time
 from pathlib import Path
-
-try:
-    import numerics  # noqa: F401
-except ImportError:  # not installed: use the working tree one level up
-    root = next(p for p in [Path.cwd(), *Path.cwd().parents] if (p / "numerics" / "__init__.py").exists())
-    sys.path.insert(0, str(root))
 
 import healpy as hp
 import matplotlib.pyplot as plt

@@ -24,7 +24,7 @@
 #
 # 1. **the report**: the summary table of `results.json` — headline numbers with their errors, error, tolerance and
 #    verdict of every comparison;
-# 2. **the comparisons**, one section each (`numerics.validation.pipeline.SIMULATION_COMPARISONS`): what it tests, then —
+# 2. **the comparisons**, one section each (`numerics.validation.registry.COMPARISONS`): what it tests, then —
 #    for the four that work on a stored ensemble — the ensemble read back (`numerics.backtracking.storage.read`) and the comparison
 #    re-run on it through the pipeline's registry, its figure shown inline and its numbers printed next to the stored
 #    ones; the two that simulate their own set-up (Compton–Getting end to end, transition matrix) are shown from the
@@ -58,17 +58,10 @@
 import json
 import os
 import shutil
-import sys
 import tempfile
 import textwrap
 import time
 from pathlib import Path
-
-try:
-    import numerics  # noqa: F401
-except ImportError:  # not installed: use the working tree one level up
-    root = next(p for p in [Path.cwd(), *Path.cwd().parents] if (p / "numerics" / "__init__.py").exists())
-    sys.path.insert(0, str(root))
 
 import matplotlib.pyplot as plt
 import numpy as np
@@ -76,7 +69,8 @@ from IPython.display import Image, Markdown, display
 
 from numerics import qlt
 from numerics.backtracking import simreport, simulation, storage
-from numerics.validation import pipeline
+from numerics.report import entry, fmt, headline
+from numerics.validation import pipeline, registry
 from numerics.validation.diffusion_sim import diffusion_tensor
 from numerics.validation.small_scale import small_scale_theorem
 
@@ -115,7 +109,7 @@ else:
 # %% [markdown]
 # ## 1. The report
 #
-# `results.json` holds, per comparison, `verdict`, the headline numbers (`pipeline.HEADLINES`; a quantity `X` and its
+# `results.json` holds, per comparison, `verdict`, the headline numbers (its spec's `headline` keys; a quantity `X` and its
 # standard error `X_sem` or `X_err`), `title`, `measured`, `expected`, `error`, `tolerance`, `method`, `figures`, `notes` and
 # `seconds`; the verdict is *pass* when `|error| <= tolerance`. What `error` and `tolerance` mean differs between the
 # comparisons — each section below says it. `results["ensembles"]` records the stored ensembles (configuration, path,
@@ -125,37 +119,21 @@ else:
 # comparisons run on the tiny ensembles, with their figures in a temporary "report" directory.
 
 # %%
-def run_comparison(name, ens, figdir, scale):
-    """Run one comparison through the pipeline's registry (the call `aniso run` makes); None if it is not available
-    (its module does not import yet). On stand-ins every failure is reported and skipped: they are degenerate."""
-    spec = pipeline.SIMULATION_COMPARISONS.get(name)
-    if spec is None:
-        print(f"{name}: not in pipeline.SIMULATION_COMPARISONS")
-        return None
-    t0 = time.perf_counter()
+def run_comparison(name, figdir, scale):
+    """Run one comparison as `aniso run` does (`pipeline.run_comparison`) on the ensembles loaded here. On stand-ins
+    every failure is reported and skipped: they are degenerate."""
     try:
-        comp = spec.run(ens, figdir, scale, False)
-    except ImportError as exc:
-        print(f"{name}: skipped, its module is not available ({exc})")
-        return None
+        return pipeline.run_comparison(name, ENSEMBLES, figdir, scale)
     except Exception as exc:  # noqa: BLE001 -- only on stand-ins, see below
         if not STAND_IN:
             raise
         print(f"{name}: failed on the tiny stand-in ({type(exc).__name__}: {exc}); skipped")
         return None
-    comp.headline = {k: comp.measured.get(k) for k in pipeline.HEADLINES.get(name, ())}
-    comp.seconds = round(time.perf_counter() - t0, 2)
-    return comp
 
 
 def stand_in_config(key):
-    """A tiny version of the pipeline's ci ensemble `key` (the 003 one from its preset while the pipeline cannot give
-    its configuration)."""
-    try:
-        cfg = pipeline.ensemble_config(key, "ci")
-    except ImportError as exc:
-        print(f"ensemble {key}: pipeline.ensemble_config fails ({exc}); the stand-in uses the mertsch-ahlers-2019 preset")
-        cfg = simulation.preset("mertsch-ahlers-2019", "quick")
+    """A tiny version of the pipeline's ci ensemble `key`."""
+    cfg = pipeline.ensemble_config(key, "ci")
     return cfg.replace(name=f"stand-in-{key}", nside=4, n_modes=16, realizations=4)
 
 
@@ -171,48 +149,31 @@ if STAND_IN:
                          "realizations": ENSEMBLES[key].realizations, "physics_hash": cfg.physics_hash(),
                          "seconds": round(time.perf_counter() - t0, 2)}
     comps = {}
-    for name, spec in pipeline.SIMULATION_COMPARISONS.items():
-        if spec.ensembles or RERUN_SELF_SIMULATING:
-            comp = run_comparison(name, pipeline.comparison_input(name, ENSEMBLES), REPORT / "figures", "ci")
+    for name in registry.names("backtracker"):
+        if registry.COMPARISONS[name].ensembles or RERUN_SELF_SIMULATING:
+            comp = run_comparison(name, REPORT / "figures", "ci")
             if comp is not None:
-                comps[name] = comp.as_dict()
+                comps[name] = entry(comp)
     results = {"passed": None, "scale": "stand-in (tiny; meaningless)", "comparisons": comps,
                "groups": {"backtracker": list(comps)}, "ensembles": ens_info, "errata": []}
 else:
     results = json.loads((REPORT / "results.json").read_text())
 
 # %%
-def fmt(x):
-    if x is None:
-        return "n/a"
-    if isinstance(x, bool):
-        return str(x)
-    if isinstance(x, (int, float)):
-        return f"{x:.3g}"
-    return str(x)
+def head(c, name):
+    """The headline numbers of comparison dict c, as the report prints them."""
+    return headline(c, registry.COMPARISONS[name].headline) or "—"
 
 
-def headline(c, name):
-    """'K_par = 0.64 ± 0.1, ...' from the headline keys of comparison dict c (X with X_sem or X_err as its error)."""
-    keys = [k for k in pipeline.HEADLINES.get(name, ()) if k in c]
-    parts = []
-    for k in keys:
-        if k.endswith(("_sem", "_err")) and k.rsplit("_", 1)[0] in keys:
-            continue
-        err = next((c[k + s] for s in ("_sem", "_err") if k + s in c), None)
-        parts.append(f"{k} = {fmt(c[k])}" + ("" if err is None else f" ± {fmt(err)}"))
-    return ", ".join(parts) or "—"
-
-
-BACKTRACKER = results.get("groups", {}).get("backtracker") or [n for n in pipeline.SIMULATION_COMPARISONS
+BACKTRACKER = results.get("groups", {}).get("backtracker") or [n for n in registry.names("backtracker")
                                                                  if n in results["comparisons"]]
 rows = ["| comparison | headline | error | tolerance | verdict | outcome | s |", "|---|---|---|---|---|---|---|"]
 for name in BACKTRACKER:
     c = results["comparisons"][name]
     outcome = c.get("outcome") or pipeline.outcome(name, c)  # a known disagreement with a paper is a documented fail
-    rows.append(f"| `{name}` | {headline(c, name)} | {fmt(c['error'])} | {fmt(c['tolerance'])} | **{c['verdict']}** | "
+    rows.append(f"| `{name}` | {head(c, name)} | {fmt(c['error'])} | {fmt(c['tolerance'])} | **{c['verdict']}** | "
                 f"{outcome} | {fmt(c.get('seconds'))} |")
-missing = [n for n in pipeline.SIMULATION_COMPARISONS if n not in results["comparisons"]]
+missing = [n for n in registry.names("backtracker") if n not in results["comparisons"]]
 overall = {True: "PASS", False: "FAIL", None: "—"}[results.get("passed")]
 display(Markdown(f"**Scale `{results['scale']}`**, overall verdict of the report: **{overall}**"
                  + (f" (run took {results['seconds']} s)" if "seconds" in results else "") + "\n\n" + "\n".join(rows)
@@ -265,15 +226,15 @@ def show(name):
     """Re-run comparison `name` on its stored ensemble (a real report) or show it from the report (stand-ins, the
     self-simulating comparisons, a missing ensemble). Returns the comparison dict shown, or None."""
     stored = results["comparisons"].get(name)
-    spec = pipeline.SIMULATION_COMPARISONS.get(name)
+    spec = registry.COMPARISONS.get(name)
     comp = None
     if not STAND_IN and spec is not None:
         if spec.ensembles and all(key in ENSEMBLES for key in spec.ensembles):
-            comp = run_comparison(name, pipeline.comparison_input(name, ENSEMBLES), RERUN / "figures", results["scale"])
+            comp = run_comparison(name, RERUN / "figures", results["scale"])
         elif not spec.ensembles and RERUN_SELF_SIMULATING:
-            comp = run_comparison(name, None, RERUN / "figures", "ci")
+            comp = run_comparison(name, RERUN / "figures", "ci")
     if comp is not None:
-        c, base = comp.as_dict(), RERUN
+        c, base = entry(comp), RERUN
         print(f"re-run on the stored ensemble in {comp.seconds} s" + ("" if stored is not None else
                                                                       " (the report does not have this comparison)"))
     elif stored is not None:
@@ -283,7 +244,7 @@ def show(name):
         print(f"{name}: not in this report" + (" (self-simulating: set RERUN_SELF_SIMULATING = True to run it at ci)"
                                                 if spec is not None and not spec.ensembles else ""))
         return None
-    print(f"{c['title']}\n  {headline(c, name)}\n  error = {fmt(c['error'])}, tolerance = {fmt(c['tolerance'])}: "
+    print(f"{c['title']}\n  {head(c, name)}\n  error = {fmt(c['error'])}, tolerance = {fmt(c['tolerance'])}: "
           f"{c['verdict'].upper()}")
     if comp is not None and stored is not None:
         same = stored["error"] is not None and c["error"] is not None and np.isclose(stored["error"], c["error"],
@@ -597,7 +558,7 @@ if MC is not None:
 # ## 8. Summary
 #
 # * The report's table (Sec. 1) is read from `results.json`; the four comparisons on stored ensembles are re-run here
-#   through `pipeline.SIMULATION_COMPARISONS` on the ensembles `results.json` points to, and reproduce the stored
+#   through `pipeline.run_comparison` on the ensembles `results.json` points to, and reproduce the stored
 #   numbers exactly when neither the ensemble nor the library has changed since the report was written.
 # * The BGK errors against $\Omega T$ show how the verdict on BGK depends on when the running tensor is read; the
 #   small-scale sum stays at $4\pi|\Phi|^2/3$ for any dipole direction while its resolved part and the hierarchical

@@ -52,7 +52,8 @@ from numerics.kernels import qlt as _k
 from numerics.wigner import wigner_3j_zero, wigner_6j
 
 __all__ = ["Spectrum", "lambda_l", "kappa", "mixing_matrices", "transition_matrix", "steady_state",
-           "steady_state_from_rates", "g_out_from_rms", "j_integral", "LMAX", "ELL_MAX", "ALPHA_MAX"]
+           "steady_state_from_rates", "g_out_from_rms", "j_integral", "clear_caches", "check_lmax", "LMAX", "ELL_MAX", "ALPHA_MAX",
+           "INDEX_MAX"]
 
 #: Largest lmax of the transition matrix and the steady state.
 LMAX = 128
@@ -60,6 +61,8 @@ LMAX = 128
 ELL_MAX = 2 * LMAX
 #: Largest alpha = k_in dT (the quadrature grows linearly with alpha).
 ALPHA_MAX = 1.0e3
+#: Largest |index| of :meth:`Spectrum.power_law`.
+INDEX_MAX = 10.0
 
 _NODES = 20
 _GL_X, _GL_W = roots_legendre(_NODES)
@@ -317,7 +320,7 @@ class Spectrum:
         -5/3 Kolmogorov, -3/2 Kraichnan (the energy per unit k is proportional to g).  ``index`` finite, |index| <= 10.
         Tail and mean square from the generated kernels ``power_law_tail``, ``power_law_mean_square``."""
         k_out, k_in = _check_band(k_out, k_in)
-        index = float(check.in_range("index", index, -10.0, 10.0)) if np.ndim(index) == 0 else _scalar_error("index")
+        index = float(check.in_range("index", index, -INDEX_MAX, INDEX_MAX)) if np.ndim(index) == 0 else _scalar_error("index")
         g_out = float(check.positive("g_out", g_out)) if np.ndim(g_out) == 0 else _scalar_error("g_out")
 
         def g(k):
@@ -650,7 +653,14 @@ def _alpha(alpha):
     return a
 
 
-def _check_lmax(lmax):
+def clear_caches() -> None:
+    """Forget the cached Wigner-symbol geometry and series matrices (what a cold :func:`steady_state` recomputes)."""
+    _geometry.cache_clear()
+    _series_matrix.cache_clear()
+
+
+def check_lmax(lmax) -> int:
+    """``lmax`` of the transition matrix and the steady state, checked: an integer in [2, LMAX]."""
     return int(check.integers("lmax", lmax, 2, LMAX))
 
 
@@ -661,7 +671,7 @@ def mixing_matrices(lmax, delta_t, k_out=None, k_in=None, g_out=1.0, *, spectrum
     full matrix is ``M = 1 + 2 M^(1a) + M^(1c,0) + M^(1c,2)``.  Rows are l, columns l0.  The spectrum is the
     white-noise band (k_out, k_in, g_out) or ``spectrum=`` (a :class:`Spectrum`); ``delta_t`` a single number.
     """
-    lmax = _check_lmax(lmax)
+    lmax = check_lmax(lmax)
     spec = _as_spectrum(spectrum, k_out, k_in, g_out)
     if np.ndim(delta_t) or np.ndim(g_out):
         raise ValueError("mixing_matrices: delta_t and g_out must be scalars")
@@ -752,7 +762,7 @@ def steady_state(lmax, alpha=None, k_out=None, k_in=None, g_out=1.0, source=1.0,
     >>> round(float(c[0]), 6), bool(np.all(np.diff(c) < 0))
     (0.054293, True)
     """
-    lmax = _check_lmax(lmax)
+    lmax = check_lmax(lmax)
     source = float(check.positive("source", source)) if np.ndim(source) == 0 else _scalar_error("source")
     check.choice("closure", closure, ("conservative", "absorbing"))
     if spectrum is not None:

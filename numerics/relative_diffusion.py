@@ -31,7 +31,7 @@ from scipy.special import eval_legendre, roots_jacobi
 from numerics import _validate as check
 from numerics.kernels import relative_diffusion as _k
 
-__all__ = ["cl", "asymptote", "monopole_rate", "solve", "noise_level", "noise_variance", "cosmic_variance",
+__all__ = ["cl", "asymptote", "monopole_rate", "solve", "galerkin", "noise_level", "noise_variance", "cosmic_variance",
            "LMAX_CLOSED_FORM", "LMAX_SOLVE"]
 
 #: Largest multipole of the closed form (scipy.special.poch keeps ~1e-11 relative accuracy up to here).
@@ -174,6 +174,31 @@ def _solve_with(fn, lmax: int, q_top: float, q_bottom: float, n_nodes: int) -> n
     ells = np.arange(1, lmax + 1)
     P = eval_legendre(ells[:, None], x[None, :])
     return 1.5 / (ells * (ells + 1)) * (P @ (wh * (x - mu)))
+
+
+def galerkin(lmax, p) -> tuple[np.ndarray, float]:
+    """The rows and columns l, k = 1..lmax of 002 eq. (14) for nu_r = (1 - x)^p, solved as they stand (a truncation,
+    independent of the closed forms): ``(C, monopole_rate)``.
+
+    The matrix elements A_lk = k(k+1)(2k+1)/2 int (1-x)^p P_l P_k dx are exact by Gauss-Jacobi quadrature with
+    weight (1 - x)^p and lmax + 2 nodes; ``C`` (l = 1..lmax) solves A C = e_1 (Q_1 = nu_0 = 1) and
+    ``monopole_rate`` = -sum_k A_0k C_k is dC_0/dt (3 Q_1 mu for the untruncated system).  As lmax grows C_2/C_1
+    converges like lmax^-(2 - 2p) to the stationary :func:`cl` (not to the printed form): the stationary C_l fall
+    like l^(2p - 4), so the power (2l + 1) C_l beyond lmax is ~ lmax^(2p - 2).
+
+    >>> c, rate = galerkin(400, 0.5)  # stationary: C_2/C_1 = 1/7, dC_0/dt = 1; both off by ~0.1/lmax at p = 1/2
+    >>> bool(abs(c[1] / c[0] - 1 / 7) < 3e-4), bool(abs(rate - 1.0) < 2e-3)
+    (True, True)
+    """
+    lmax = int(check.integers("lmax", lmax, 1, LMAX_SOLVE * 4))
+    p = float(check.in_range("p", p, 0.0, 1.0, closed=False))
+    x, w = roots_jacobi(lmax + 2, p, 0.0)
+    ks = np.arange(1, lmax + 1)
+    P = eval_legendre(ks[:, None], x[None, :])
+    scale = ks * (ks + 1) * (2 * ks + 1) / 2
+    A = (P * w) @ P.T * scale[None, :]
+    c = np.linalg.solve(A, np.eye(lmax)[0])
+    return c, float(-(((w @ P.T) * scale) @ c))
 
 
 def solve(nu_r, lmax, q1=1.0) -> np.ndarray:

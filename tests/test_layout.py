@@ -26,8 +26,9 @@ LAYERS = {
     "numerics.validation": ("theory", "numerics", "numerics.kernels", "numerics.backtracking"),
     "numerics.report": ("theory", "numerics", "numerics.codegen", "numerics.backtracking", "numerics.validation"),
     "numerics.bench": ("numerics", "numerics.backtracking"),
+    "numerics.spectra": ("numerics",),
     "numerics.cli": ("theory", "numerics", "numerics.codegen", "numerics.backtracking", "numerics.validation",
-                     "numerics.report", "numerics.bench"),
+                     "numerics.report", "numerics.bench", "numerics.spectra"),
 }
 
 

@@ -13,6 +13,27 @@ def md_escape(text) -> str:
     return re.sub(r"([\\`*_|<>\[\]#$])", r"\\\1", str(text))
 
 
+def _is_maths(text: str) -> bool:
+    """Whether a printed/corrected errata string is maths (LaTeX commands, sub- or superscripts) or plain words."""
+    return any(c in text for c in "\\^_")
+
+
+def errata_cell(text) -> str:
+    """One errata table cell in Markdown: maths in ``$...$`` (with ``|`` as ``\\vert``), plain words escaped."""
+    text = str(text)
+    return "$" + text.replace("|", r"\vert ") + "$" if _is_maths(text) else md_escape(text)
+
+
+def errata_markdown(errata) -> str:
+    """A Markdown table of ``(record id, Erratum)`` pairs (``registry.errata()``): record, equation, printed,
+    corrected, reason; maths only where the text is maths."""
+    rows = ["| record | equation | printed | corrected | reason |", "|---|---|---|---|---|"]
+    for rid, e in errata:
+        rows.append(f"| `{rid}` | {md_escape(e.equation)} | {errata_cell(e.printed)} | {errata_cell(e.corrected)} | "
+                    f"{md_escape(e.reason)} |")
+    return "\n".join(rows) + "\n"
+
+
 def show_expr(expr) -> None:
     """Render None, a SymPy object, an Eq or a tuple of them."""
     from IPython.display import Math, display

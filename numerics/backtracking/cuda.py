@@ -33,7 +33,7 @@ import warnings
 
 import numpy as np
 
-__all__ = ["available", "integrate", "bench", "TPB", "TILE", "UNROLL", "LAUNCH_SECONDS"]
+__all__ = ["available", "integrate", "bench", "CudaUnavailable", "TPB", "TILE", "UNROLL", "LAUNCH_SECONDS"]
 
 TPB = 128  # threads (particles) per block
 TILE = 128  # modes per shared-memory tile: 7 * 128 * 8 B = 7 KiB per block
@@ -47,6 +47,10 @@ SIMULATOR = "CUDA simulator"  # available()'s device name under NUMBA_ENABLE_CUD
 # numba.cuda, set on first use by _boris_kernel.  The kernel must find it as a module global: the
 # simulator runs kernels as Python and swaps module globals that are numba.cuda for its fake module.
 cuda = None
+
+
+class CudaUnavailable(RuntimeError):
+    """The CUDA backend cannot run here; the message is ``"cuda backend unavailable: <reason>"``."""
 
 
 def _one_line(exc) -> str:
@@ -117,7 +121,7 @@ def _missing_toolkit() -> str:
 def _require():
     ok, reason = available()
     if not ok:
-        raise RuntimeError(f"cuda backend unavailable: {reason}")
+        raise CudaUnavailable(f"cuda backend unavailable: {reason}")
     return reason
 
 
@@ -277,8 +281,8 @@ def integrate(kernel, pos, dirs, steps, dt, progress=False, desc=""):
 
     Raises
     ------
-    RuntimeError
-        ``"cuda backend unavailable: <reason>"`` when :func:`available` is False, before any work.
+    CudaUnavailable
+        (a RuntimeError) ``"cuda backend unavailable: <reason>"`` when :func:`available` is False, before any work.
     """
     _require()
     from numerics.backtracking.kernel import Trajectories, progress_bar
@@ -335,7 +339,7 @@ def bench(n_modes=256, n_particles=1 << 20, n_steps=20) -> dict:
     rate, so no launch nears a display watchdog), device synchronised before and after.  Returns
     a dict with the device, the sizes, ``launches`` (per run), ``seconds`` (median), ``times_s``,
     ``particle_steps_per_s`` and ``mode_evals_per_s`` (= particle_steps_per_s * n_modes).
-    Raises RuntimeError when the backend is unavailable.
+    Raises CudaUnavailable (a RuntimeError) when the backend is unavailable.
     """
     n_modes = int(n_modes)
     n_particles = int(n_particles)

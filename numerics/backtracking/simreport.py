@@ -7,7 +7,8 @@ from __future__ import annotations
 
 import numpy as np
 
-__all__ = ["fick_tensor", "gradient_spectra", "gradient_label", "summary", "plot_evolution", "plot_spectrum", "plot_skymap",
+__all__ = ["fick_tensor", "gradient_spectra", "gradient_label", "write", "table",
+           "summary", "plot_evolution", "plot_spectrum", "plot_skymap",
            "plot_diffusion"]
 
 
@@ -174,3 +175,35 @@ def _finish(fig, path):
     fig.savefig(path, dpi=110, format="png")
     plt.close(fig)
     return path
+
+
+def write(ens, out, seconds: float | None = None) -> dict:
+    """Write ``summary.json`` (:func:`summary`, with ``seconds``) and the four figures (evolution, spectrum, sky map,
+    diffusion) of ``ens`` into ``out``, each file atomically; returns the summary."""
+    import json
+    from pathlib import Path
+
+    from numerics.files import atomic_write
+
+    out = Path(out)
+    summ = summary(ens)
+    summ["seconds"] = seconds
+    atomic_write(out / "summary.json", lambda tmp: Path(tmp).write_text(json.dumps(summ, indent=2)))
+    for name, plot in (("evolution.png", plot_evolution), ("spectrum.png", plot_spectrum), ("skymap.png", plot_skymap),
+                       ("diffusion.png", plot_diffusion)):
+        atomic_write(out / name, lambda tmp, plot=plot: plot(ens, tmp))
+    return summ
+
+
+def table(summ: dict) -> str:
+    """The dipole table of a :func:`summary`: per recorded Omega T and gradient, <C_1>, its standard-diffusion value
+    and the noise level."""
+    lines = [f"{'Omega T':>9s} " + " ".join(f"{lab[:22]:>34s}" for lab in summ["gradients"]),
+             f"{'':>9s} " + " ".join(f"{'<C1>':>11s} {'C1 std.diff.':>11s} {'noise':>10s}" for _ in summ["gradients"])]
+    for j, wt in enumerate(summ["omega_t"]):
+        row = []
+        for g in summ["gradients"].values():
+            std = g["C1_standard"][j] if g["C1_standard"] is not None else float("nan")
+            row.append(f"{g['C1'][j]:11.4g} {std:11.4g} {g['noise'][j]:10.3g}")
+        lines.append(f"{wt:9.3g} " + " ".join(row))
+    return "\n".join(lines)

@@ -59,7 +59,7 @@ def _worker_task(config_dict, index, threads):
 
 # ----------------------------------------------------------------------------- ensembles
 def check_run_arguments(config, *, workers=None, dask_address=None, threads=None, backend="cpu"):
-    """Validate the arguments of :func:`run_ensemble` (ValueError; RuntimeError for an unavailable GPU)
+    """Validate the arguments of :func:`run_ensemble` (ValueError; cuda.CudaUnavailable for an unavailable GPU)
     before any work; returns (workers, threads, backend) normalised."""
     if not isinstance(config, SimulationConfig):
         raise ValueError(f"config={config!r}: expected a SimulationConfig")
@@ -83,7 +83,7 @@ def check_run_arguments(config, *, workers=None, dask_address=None, threads=None
 
         ok, reason = cuda.available()
         if not ok:
-            raise RuntimeError(f"cuda backend unavailable: {reason}")
+            raise cuda.CudaUnavailable(f"cuda backend unavailable: {reason}")
     return workers, threads, backend
 
 

@@ -181,9 +181,9 @@ def test_the_step_map_preserves_phase_space_volume():
 
 
 def test_bench_reports_the_issue_keys():
-    from numerics.cli import _bench_backtrack
+    from numerics import bench
 
-    rows, (ok, reason) = _bench_backtrack(threads_list=[1], modes=(8,), repeats=1)
+    rows, (ok, reason) = bench.backtrack(threads_list=[1], modes=(8,), repeats=1)
     assert rows[0]["backend"] == "cpu" and rows[0]["modes"] == 8 and rows[0]["threads"] == 1
     assert rows[0]["mode_evals_per_s"] == pytest.approx(8 * rows[0]["particle_steps_per_s"])
     assert rows[0]["particle_steps_per_s"] > 0 and isinstance(reason, str) and reason

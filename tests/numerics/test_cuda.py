@@ -193,10 +193,10 @@ def test_unavailable_without_gpu():
     field = plane_waves(4, seed=41)
     dirs = directions(3, seed=42)
     kernel = backtrack.kernel_field(field, 0.05)
-    with pytest.raises(RuntimeError, match=r"^cuda backend unavailable: ") as exc:
+    with pytest.raises(_cuda.CudaUnavailable, match=r"^cuda backend unavailable: ") as exc:
         _cuda.integrate(kernel, np.zeros((3, 3)), dirs, np.array([1, 2]), 0.1)
     assert str(exc.value) == f"cuda backend unavailable: {reason}"
-    with pytest.raises(RuntimeError, match=r"^cuda backend unavailable: "):
+    with pytest.raises(_cuda.CudaUnavailable, match=r"^cuda backend unavailable: "):
         backtrack.backtrack(field, dirs, [1.0], backend="cuda")
-    with pytest.raises(RuntimeError, match=r"^cuda backend unavailable: "):
+    with pytest.raises(_cuda.CudaUnavailable, match=r"^cuda backend unavailable: "):
         _cuda.bench(8, 64, 2)

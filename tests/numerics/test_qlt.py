@@ -222,16 +222,31 @@ def test_bad_input(label, pattern, call):
 
 
 @pytest.mark.parametrize("args,needle", [
-    (["--alpha", "0", "--lmax", "10"], "--alpha=0"),
-    (["--alpha", "50", "--lmax", "1"], "--lmax=1"),
-    (["--alpha", "50", "--lmax", "10", "--noise", "-1"], "--noise=-1"),
+    (["--alpha", "0", "--lmax", "10"], f"alpha=0.0: outside the allowed range (0, {qlt.ALPHA_MAX:g}]"),
+    (["--alpha", "50", "--alpha", f"{qlt.ALPHA_MAX * 1.0001:g}", "--lmax", "10"], "alpha=1000.1: outside"),
+    (["--alpha", "50", "--lmax", "1"], f"lmax=1: outside the allowed range [2, {qlt.LMAX}]"),
+    (["--alpha", "50", "--lmax", "10", "--noise", "-1"], "noise=-1.0"),
     (["--alpha", "50", "--lmax", "10", "--kout", "2", "--kin", "1"], "k_in=1.0"),
+    (["--index", "-1", "--lmax", "10"], "k_in: required with index"),
+    (["--index", "11", "--kin", "10", "--lmax", "10"], f"index=11.0: outside the allowed range [-{qlt.INDEX_MAX}, {qlt.INDEX_MAX}]"),
 ])
 def test_cli_qlt_bad_input(args, needle):
     proc = subprocess.run([sys.executable, "-m", "numerics.cli", "spectrum", "qlt", *args], capture_output=True, text=True)
     assert proc.returncode == 2
     lines = proc.stderr.strip().splitlines()
     assert len(lines) == 1 and needle in lines[0]
+
+
+def test_cli_qlt_takes_the_library_bounds():
+    """alpha = ALPHA_MAX is inside the library's (0, ALPHA_MAX] (the CLI once refused it), and --help states the bound
+    from the library's constant."""
+    proc = subprocess.run([sys.executable, "-m", "numerics.cli", "spectrum", "qlt", "--alpha", f"{qlt.ALPHA_MAX:g}",
+                           "--lmax", "4"], capture_output=True, text=True)
+    assert proc.returncode == 0, proc.stderr
+    table = np.array([line.split() for line in proc.stdout.splitlines()[2:]], dtype=float)
+    assert np.max(np.abs(table[:, 1] / qlt.steady_state(4, qlt.ALPHA_MAX, 1.0, INF) - 1)) < 1e-10
+    helptext = subprocess.run([sys.executable, "-m", "numerics.cli", "spectrum", "--help"], capture_output=True, text=True)
+    assert f"(0, {qlt.ALPHA_MAX:g}]" in " ".join(helptext.stdout.split()) and f"[2, {qlt.LMAX}]" in helptext.stdout
 
 
 def test_cli_qlt_writes_table_csv_and_png(tmp_path):

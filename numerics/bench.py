@@ -1,0 +1,154 @@
+"""``aniso bench``: throughput of the generated kernels, the physics API and the backtracker.
+
+Each measurement is the best (kernels) or the median (backtracker) of a few repeats, timed with
+``time.perf_counter``; the figures depend on the machine and its load, so they are reported, never asserted.
+:func:`run` returns a JSON-able dict: ``machine``, ``benchmarks`` (name -> best seconds and ns per element),
+``backtrack`` (one row per backend, thread count and number of modes) and ``cuda`` (available, detail).
+"""
+from __future__ import annotations
+
+import os
+import platform
+import sys
+import time
+from typing import Callable
+
+import numpy as np
+
+__all__ = ["run", "kernels", "backtrack", "machine", "GROUPS"]
+
+#: what ``--only`` may select
+GROUPS = ("backtrack",)
+
+
+def machine() -> dict:
+    return {"platform": platform.platform(), "cpus": os.cpu_count(), "processor": platform.processor()}
+
+
+def _say(progress: bool, text: str) -> None:
+    if progress:
+        print(text, file=sys.stderr, flush=True)
+
+
+def _kernel_cases() -> dict[str, tuple[int, Callable[[], object]]]:
+    """name -> (elements, a call) for the kernels and the physics API."""
+    from numerics import compton_getting, diffusion, hierarchy, partial_sky, qlt, relative_diffusion, wigner
+
+    rng = np.random.default_rng(1)
+    n = 1_000_000
+    b = rng.normal(size=(n, 3))
+    b /= np.linalg.norm(b, axis=1, keepdims=True)
+    nu = rng.uniform(0.1, 2.0, n)
+    om = rng.uniform(-3, 3, n)
+    phase = rng.uniform(0, 2 * np.pi, n)
+    ells = np.arange(1, 10_001)[:, None]
+    ps = np.linspace(0.01, 0.99, 100)[None, :]
+    times = np.logspace(-3, 2, 1000)
+    hierarchy.spectrum(100, times[:3])  # compile the numba part outside the timing
+
+    def qlt_cold():
+        qlt.clear_caches()
+        return qlt.steady_state(64, 50.0, 1.0, np.inf)
+
+    kolmogorov = qlt.Spectrum.power_law(1e-3, 1e2, -5 / 3)
+
+    def qlt_power_law_cold():
+        qlt.clear_caches()
+        return qlt.steady_state(64, delta_t=0.5, spectrum=kolmogorov)
+
+    sweep = np.geomspace(5.0, 200.0, 10)
+
+    def qlt_sweep():
+        return [qlt.steady_state(64, a, 1.0, np.inf) for a in sweep]
+
+    # the {2 l0 l0; l lA lB} symbols of M^(1c,2) at lmax = 64 (lB = lA - 2, lA, lA + 2; triangles and parity allowed)
+    L6 = np.arange(65)
+    l6, l06, la6, d6 = (a.ravel() for a in np.meshgrid(L6, L6, np.arange(129), np.array([-2, 0, 2]), indexing="ij"))
+    lb6 = la6 + d6
+    keep = ((lb6 >= 0) & (np.abs(l6 - l06) <= la6) & (la6 <= l6 + l06) & (np.abs(l6 - l06) <= lb6) & (lb6 <= l6 + l06)
+            & ((l6 + l06 + la6) % 2 == 0) & (l06 >= 1))
+    six_args = (2, l06[keep], l06[keep], l6[keep], la6[keep], lb6[keep])
+    qlt_sweep()  # warm the Wigner tensors for the sweep
+    return {
+        "diffusion.bgk_tensor (1e6 tensors)": (n, lambda: diffusion.bgk_tensor(nu, om, b)),
+        "compton_getting.solar_dipole solar (1e6 phases)": (n, lambda: compton_getting.solar_dipole(phase, 2.7)),
+        "compton_getting.dipole_shift (1e6 vectors)": (n, lambda: compton_getting.dipole_shift(b * 1e-4, 2.7)),
+        "relative_diffusion.cl (l = 1..1e4 x 100 p)": (10 ** 6, lambda: relative_diffusion.cl(ells, ps)),
+        "relative_diffusion.solve (lmax = 200, p = 1/2)": (200, lambda: relative_diffusion.solve(lambda x: (1 - x) ** 0.5, 200)),
+        "hierarchy.spectrum (l <= 100 x 1000 times)": (100_000, lambda: hierarchy.spectrum(100, times)),
+        "qlt.steady_state cold (lmax = 64, alpha = 50; Wigner tensors, kappa, solve)": (64, qlt_cold),
+        "qlt.steady_state alpha sweep (lmax = 64, 10 alphas in [5, 200])": (10, qlt_sweep),
+        "qlt.steady_state cold, power law (lmax = 64, g ~ k^-5/3 on [1e-3, 1e2], dT = 0.5)": (64, qlt_power_law_cold),
+        f"wigner.wigner_6j tensor {{2 l0 l0; l lA lB}}, lmax = 64 ({int(keep.sum())} symbols)":
+            (int(keep.sum()), lambda: wigner.wigner_6j(*six_args)),
+        "partial_sky.transfer (lmax = 100, band [-25, 65] deg)": (101 * 101, lambda: partial_sky.transfer(100, -25.0, 65.0)),
+    }
+
+
+def kernels(repeats: int = 5, progress: bool = False) -> dict:
+    """``{"benchmarks": name -> {"best_s", "per_element_ns"}}``: the best of ``repeats`` timed calls of each case."""
+    _say(progress, "bench: preparing the kernel cases (compiles numba, warms the Wigner tensors) ...")
+    out = {}
+    cases = _kernel_cases()
+    for i, (name, (count, fn)) in enumerate(cases.items(), 1):
+        _say(progress, f"bench [{i}/{len(cases)}] {name}")
+        best = []
+        for _ in range(repeats):
+            t0 = time.perf_counter()
+            fn()
+            best.append(time.perf_counter() - t0)
+        out[name] = {"best_s": min(best), "per_element_ns": min(best) / count * 1e9}
+    return {"benchmarks": out}
+
+
+def backtrack(threads_list=None, modes=(64, 256, 1024), repeats: int = 5, progress: bool = False):
+    """Particle-steps/s and mode evaluations/s of the Boris kernel (CPU; and CUDA when a GPU is present).
+
+    Returns ``(rows, (cuda available, detail))``; each CPU row is the median of ``repeats`` runs of 1e9 mode
+    evaluations through a Giacalone-Jokipii field (4096 particles), with the spread of the runs.
+    """
+    import numba
+
+    from numerics.backtracking import boris, cuda
+    from numerics.backtracking.turbulence import PlaneWaveField
+
+    threads_list = threads_list or sorted({1, numba.config.NUMBA_NUM_THREADS})
+    dirs = np.random.default_rng(3).normal(size=(4096, 3))
+    dirs /= np.linalg.norm(dirs, axis=1, keepdims=True)
+    rows = []
+    for n in modes:
+        field = PlaneWaveField.giacalone_jokipii(n, 2 * np.pi / 100, 2 * np.pi / 0.01, sigma2=1.0, regular=(0, 0, 10.0), seed=1)
+        dt = boris.default_step(field)
+        steps = max(4, int(1e9 / (dirs.shape[0] * n)))  # 1e9 mode evaluations per timed run
+        boris.backtrack(field, dirs[:64], [dt], dt=dt)  # compile / warm
+        for threads in threads_list:
+            _say(progress, f"bench backtrack: cpu, {n} modes, {threads} thread(s), {repeats} x {steps} steps")
+            rates = []
+            for _ in range(repeats):
+                t0 = time.perf_counter()
+                boris.backtrack(field, dirs, [steps * dt], dt=dt, threads=threads)
+                rates.append(dirs.shape[0] * steps / (time.perf_counter() - t0))
+            ps = float(np.median(rates))
+            rows.append({"backend": "cpu", "threads": threads, "modes": n, "particles": dirs.shape[0], "steps": steps,
+                         "repeats": repeats, "particle_steps_per_s": ps, "mode_evals_per_s": ps * n,
+                         "spread": [float(min(rates) * n), float(max(rates) * n)]})
+    ok, reason = cuda.available()
+    if ok and reason != cuda.SIMULATOR:
+        for n in modes:
+            _say(progress, f"bench backtrack: cuda, {n} modes")
+            res = cuda.bench(n, 1 << 20, 200)
+            rows.append({"backend": "cuda", "threads": None, "modes": n, **res})
+    return rows, (ok, reason)
+
+
+def run(only: str | None = None, progress: bool = False) -> dict:
+    """Every benchmark (or the group ``only``, one of :data:`GROUPS`); progress lines go to stderr."""
+    if only is not None and only not in GROUPS:
+        raise ValueError(f"only={only!r}: must be one of {', '.join(GROUPS)}")
+    result = {"machine": machine()}
+    if only is None:
+        result.update(kernels(progress=progress))
+    rows, (ok, reason) = backtrack(progress=progress)
+    result["backtrack"] = rows
+    result["cuda"] = {"available": ok, "detail": reason}
+    return result
