@@ -2,6 +2,7 @@
 from __future__ import annotations
 
 import os
+import sys
 from pathlib import Path
 
 import pytest
@@ -26,3 +27,33 @@ def test_notebook_executes(path, monkeypatch):
     errors = [o for c in nb.cells if c.cell_type == "code" for o in c.get("outputs", []) if o.output_type == "error"]
     assert not errors
     assert os.environ["ANISO_SMALL"] == "1"
+
+
+def test_jupyterlab_opens_the_notebooks_as_notebooks():
+    """jupyter/overrides.json (passed by the README's command line) makes the jupytext factory the default viewer of
+    Python files, and that factory is the one the installed jupytext extension registers."""
+    import json
+
+    root = Path(__file__).resolve().parents[2]
+    overrides = json.loads((root / "jupyter" / "overrides.json").read_text())
+    factory = overrides["@jupyterlab/docmanager-extension:plugin"]["defaultViewers"]["python"]
+    assert factory == "Jupytext Notebook"
+    assert '--LabApp.app_settings_dir="$PWD/jupyter" notebooks/' in (root / "README.md").read_text()
+    ext = Path(sys.prefix) / "share" / "jupyter" / "labextensions" / "jupyterlab-jupytext"
+    if not ext.exists():
+        pytest.skip("the jupytext JupyterLab extension is not installed here")
+    assert any(factory in p.read_text(errors="ignore") for p in ext.rglob("*.js"))
+
+
+def test_the_main_jobs_output_is_ignored_by_git():
+    """`aniso run` and `aniso simulate` write aniso-report/, aniso-data/ and aniso-simulation/ in the working
+    directory: git status stays clean after the README's commands."""
+    import shutil
+    import subprocess
+
+    root = Path(__file__).resolve().parents[2]
+    if shutil.which("git") is None or not (root / ".git").exists():
+        pytest.skip("not a git checkout")
+    names = ["aniso-report/index.html", "aniso-data/x.h5", "aniso-simulation/p/simulation.h5"]
+    res = subprocess.run(["git", "check-ignore", *names], cwd=root, capture_output=True, text=True)
+    assert res.stdout.split() == names
