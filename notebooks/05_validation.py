@@ -174,7 +174,7 @@ for name in BACKTRACKER:
     rows.append(f"| `{name}` | {head(c, name)} | {fmt(c['error'])} | {fmt(c['tolerance'])} | **{c['verdict']}** | "
                 f"{outcome} | {fmt(c.get('seconds'))} |")
 missing = [n for n in registry.names("backtracker") if n not in results["comparisons"]]
-overall = {True: "PASS", False: "FAIL", None: "—"}[results.get("passed")]
+overall = results.get("outcome") or {True: "PASS", False: "FAIL", None: "—"}[results.get("passed")]
 display(Markdown(f"**Scale `{results['scale']}`**, overall verdict of the report: **{overall}**"
                  + (f" (run took {results['seconds']} s)" if "seconds" in results else "") + "\n\n" + "\n".join(rows)
                  + ("\n\nNot in this report: " + ", ".join(f"`{n}`" for n in missing) if missing else "")))

@@ -103,6 +103,7 @@ def _cmd_run(args) -> int:
     for name in results["groups"]["backtracker"]:
         print(f"  {name}: {report.headline(results['comparisons'][name], COMPARISONS[name].headline)}")
     print(f"report: {Path(args.out).resolve() / 'index.html'} ({results['seconds']} s)")
+    print(results["outcome"])
     return 0 if results["passed"] else 1
 
 

@@ -118,6 +118,7 @@ def run(out: Path, progress: bool = True, *, scale: str = "quick", data_dir=None
                         "workers": workers, "dask": dask_address},
             "seconds": round(time.perf_counter() - start, 2),
         }
+        results["outcome"] = outcome_line(results)
         (tmp / "results.json").write_text(json.dumps(results, indent=2, allow_nan=False))
         (tmp / "errata.md").write_text(_errata_md(errata))
         (tmp / "summary.md").write_text(_summary_md(results))
@@ -137,6 +138,28 @@ def _errata_md(errata) -> str:
         cells = [e["equation"], f"${e['printed']}$", f"${e['corrected']}$", e["reason"], f"`{e['derivation']}`"]
         lines.append("| " + " | ".join(c.replace("|", "\\|") for c in cells) + " |")
     return "\n".join(lines) + "\n"
+
+
+def outcome_line(results: dict) -> str:
+    """The outcome in full, as the title of the report, its summary and the last line of ``aniso run`` state it:
+    "PASS — 14 pass, 1 known disagreement (qlt)" or "FAIL — 13 pass, 1 known disagreement (qlt), 1 FAIL (x); 1
+    derivation not proved; stale kernels".  PASS exactly when every derivation is proved, the kernels are fresh and
+    every comparison passes or fails as its documented known disagreement (the exit status of ``aniso run``)."""
+    by = {}
+    for name, c in results["comparisons"].items():
+        by.setdefault("pass" if c["outcome"] == "pass" else
+                      "known disagreement" if c["outcome"] == "known disagreement" else "FAIL", []).append(name)
+    parts = [f"{len(by.get('pass', []))} pass"]
+    for key in ("known disagreement", "FAIL"):
+        if by.get(key):
+            parts.append(f"{len(by[key])} {key}{'s' if key != 'FAIL' and len(by[key]) > 1 else ''} ({', '.join(by[key])})")
+    line = ", ".join(parts)
+    unproved = [c["id"] for c in results["checks"] if not c["passed"]]
+    if unproved:
+        line += f"; {len(unproved)} derivation{'s' if len(unproved) > 1 else ''} not proved ({', '.join(unproved)})"
+    if not results["kernels"]["fresh"]:
+        line += "; stale kernels"
+    return f"{'PASS' if results['passed'] else 'FAIL'} — {line}"
 
 
 def entry(comp) -> dict:
@@ -199,9 +222,8 @@ def _groups(results):
 
 
 def _summary_md(results) -> str:
-    ok = "PASS" if results["passed"] else "FAIL"
     back, num = _groups(results)
-    lines = [f"# Anisotropy workbench report — {ok}", "",
+    lines = [f"# Anisotropy workbench report — {results['outcome']}", "",
              f"Scale `{results['scale']}`; the run took {results['seconds']} s. Versions: "
              + ", ".join(f"{k} {v}" for k, v in results["versions"].items()), "",
              "## Kernels against the backtracker", "",
@@ -242,7 +264,6 @@ def _summary_md(results) -> str:
 
 def _index_html(results) -> str:
     e = html.escape
-    ok = "PASS" if results["passed"] else "FAIL"
     rows = "".join(f"<tr><td><code>{e(c['id'])}</code></td><td>{e('; '.join(c['sources']))}</td><td>{e(c['method'])}"
                    f"</td><td class={'ok' if c['passed'] else 'bad'}>{'proved' if c['passed'] else 'FAILED'}</td>"
                    f"<td>{c['seconds']:.2f}</td></tr>" for c in results["checks"])
@@ -273,10 +294,10 @@ def _index_html(results) -> str:
     errata = "".join(f"<tr><td>{e(x['equation'])}</td><td><code>{e(x['printed'])}</code></td><td><code>{e(x['corrected'])}</code></td>"
                      f"<td>{e(x['reason'])}</td><td><code>{e(x['derivation'])}</code></td></tr>" for x in results["errata"])
     kern = "fresh" if results["kernels"]["fresh"] else "STALE: " + e("; ".join(results["kernels"]["stale"]))
-    return f"""<!doctype html><html><head><meta charset="utf-8"><title>Anisotropy workbench report</title>
+    return f"""<!doctype html><html><head><meta charset="utf-8"><title>Anisotropy workbench report — {e(results['outcome'])}</title>
 <style>body{{font-family:sans-serif;max-width:1100px;margin:auto}}table{{border-collapse:collapse}}
 td,th{{border:1px solid #ccc;padding:3px 6px;font-size:90%}}.ok{{color:green}}.bad{{color:#b00}}img{{max-width:100%}}</style>
-</head><body><h1>Anisotropy workbench report — <span class={'ok' if results['passed'] else 'bad'}>{ok}</span></h1>
+</head><body><h1>Anisotropy workbench report — <span class={'ok' if results['passed'] else 'bad'}>{e(results['outcome'])}</span></h1>
 <p>Scale {e(results['scale'])}; the run took {results['seconds']} s.
 {e(', '.join(f'{k} {v}' for k, v in results['versions'].items()))}</p>
 {comps}

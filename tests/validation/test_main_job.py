@@ -115,3 +115,16 @@ def test_stored_ensembles_are_reused(ci_run):
         ens, info = pipeline.load_or_simulate(name, "ci", data, progress=False)
         assert info["reused"] is True
         assert ens.realizations == pipeline.ensemble_config(name, "ci").realizations
+
+
+def test_the_outcome_is_stated_in_full_everywhere(ci_run):
+    """Title, summary, results.json and the last line of stdout carry the same full outcome, and it is the one the
+    exit status says: PASS with every comparison passing except qlt's known disagreement."""
+    _, out, _, res = ci_run
+    data = json.loads((out / "results.json").read_text())
+    n_pass = sum(c["outcome"] == "pass" for c in data["comparisons"].values())
+    assert data["outcome"] == f"PASS — {n_pass} pass, 1 known disagreement (qlt)"
+    assert n_pass == len(data["comparisons"]) - 1
+    assert res.stdout.strip().splitlines()[-1] == data["outcome"]
+    assert (out / "summary.md").read_text().splitlines()[0] == f"# Anisotropy workbench report — {data['outcome']}"
+    assert f"<title>Anisotropy workbench report — {data['outcome']}</title>" in (out / "index.html").read_text()

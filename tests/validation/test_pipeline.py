@@ -94,3 +94,18 @@ def test_the_known_disagreement_holds_for_every_reading(entry, expected):
 def test_other_comparisons_have_no_known_disagreement():
     assert pipeline.outcome("transition_matrix", _entry("fail", 60.0, 0.5)) == "FAIL"
     assert pipeline.outcome("transition_matrix", _entry("pass", 0.0, 0.0)) == "pass"
+
+
+def _results(outcomes, passed, proved=True, fresh=True):
+    return {"passed": passed, "comparisons": {n: {"outcome": o} for n, o in outcomes.items()},
+            "checks": [{"id": "a.b", "passed": proved}], "kernels": {"fresh": fresh}}
+
+
+@pytest.mark.parametrize("results,expected", [
+    (_results({"x": "pass", "qlt": "known disagreement"}, True), "PASS — 1 pass, 1 known disagreement (qlt)"),
+    (_results({"x": "pass", "y": "FAIL", "z": "FAIL (unexpected pass: review its known disagreement)"}, False),
+     "FAIL — 1 pass, 2 FAIL (y, z)"),
+    (_results({"x": "pass"}, False, proved=False, fresh=False), "FAIL — 1 pass; 1 derivation not proved (a.b); stale kernels"),
+])
+def test_the_outcome_line_names_every_failure(results, expected):
+    assert report.outcome_line(results) == expected
