@@ -11,6 +11,7 @@ import html
 import json
 import os
 import platform
+import re
 import shutil
 import tempfile
 import time
@@ -133,11 +134,45 @@ def run(out: Path, progress: bool = True, *, scale: str = "quick", data_dir=None
 
 
 def _errata_md(errata) -> str:
+    """The errata table in Markdown: maths in $...$ only where the text is maths (theory.display.errata_cell)."""
+    from theory.display import errata_cell, md_escape
+
     lines = ["| equation | printed | corrected | reason | derivation |", "|---|---|---|---|---|"]
     for e in errata:
-        cells = [e["equation"], f"${e['printed']}$", f"${e['corrected']}$", e["reason"], f"`{e['derivation']}`"]
-        lines.append("| " + " | ".join(c.replace("|", "\\|") for c in cells) + " |")
+        lines.append(f"| {md_escape(e['equation'])} | {errata_cell(e['printed'])} | {errata_cell(e['corrected'])} | "
+                     f"{md_escape(e['reason'])} | `{e['derivation']}` |")
     return "\n".join(lines) + "\n"
+
+
+#: TeX that matplotlib's mathtext does not know, and the nearest it does
+_MATHTEXT = ((r"\tfrac", r"\frac"), (r"\dfrac", r"\frac"))
+
+
+def maths_html(text: str) -> str:
+    """``text`` for the HTML report: maths (theory.display.is_maths) pre-rendered as inline SVG by matplotlib's
+    mathtext, so the page needs neither a network nor a script; plain words, or TeX that mathtext cannot parse
+    (shown as its source in ``<code>``), escaped."""
+    import io
+
+    from theory.display import is_maths
+
+    if not is_maths(text):
+        return html.escape(text)
+    from matplotlib import mathtext
+    from matplotlib.font_manager import FontProperties
+
+    tex = re.sub(r"\\[td]?frac(\d)(\d)", r"\\frac{\1}{\2}", text)  # \tfrac13: TeX's short form
+    tex = re.sub(r"\\(boldsymbol|mathbf|mathrm|mathcal)\\([A-Za-z]+)", r"\\\1{\\\2}", tex)  # \boldsymbol\delta
+    for old, new in _MATHTEXT:
+        tex = tex.replace(old, new)
+    buf = io.BytesIO()
+    try:
+        mathtext.math_to_image(f"${tex}$", buf, format="svg", prop=FontProperties(size=11))
+    except ValueError:
+        return f"<code>{html.escape(text)}</code>"
+    svg = buf.getvalue().decode()
+    svg = svg[svg.index("<svg"):]
+    return f'<span class=maths title="{html.escape(text)}">{svg}</span>'
 
 
 def outcome_line(results: dict) -> str:
@@ -291,7 +326,7 @@ def _index_html(results) -> str:
              f"<th>tolerance</th><th>verdict</th><th>outcome</th></tr>{table}</table>{known}<p>Ensembles:</p><ul>{ens}</ul>"
              + "".join(section(n, c, h) for n, c, h in back)
              + "<h2>Kernels against independent numerics</h2>" + "".join(section(n, c, h) for n, c, h in num))
-    errata = "".join(f"<tr><td>{e(x['equation'])}</td><td><code>{e(x['printed'])}</code></td><td><code>{e(x['corrected'])}</code></td>"
+    errata = "".join(f"<tr><td>{e(x['equation'])}</td><td>{maths_html(x['printed'])}</td><td>{maths_html(x['corrected'])}</td>"
                      f"<td>{e(x['reason'])}</td><td><code>{e(x['derivation'])}</code></td></tr>" for x in results["errata"])
     kern = "fresh" if results["kernels"]["fresh"] else "STALE: " + e("; ".join(results["kernels"]["stale"]))
     return f"""<!doctype html><html><head><meta charset="utf-8"><title>Anisotropy workbench report — {e(results['outcome'])}</title>

@@ -13,7 +13,7 @@ def md_escape(text) -> str:
     return re.sub(r"([\\`*_|<>\[\]#$])", r"\\\1", str(text))
 
 
-def _is_maths(text: str) -> bool:
+def is_maths(text: str) -> bool:
     """Whether a printed/corrected errata string is maths (LaTeX commands, sub- or superscripts) or plain words."""
     return any(c in text for c in "\\^_")
 
@@ -21,7 +21,7 @@ def _is_maths(text: str) -> bool:
 def errata_cell(text) -> str:
     """One errata table cell in Markdown: maths in ``$...$`` (with ``|`` as ``\\vert``), plain words escaped."""
     text = str(text)
-    return "$" + text.replace("|", r"\vert ") + "$" if _is_maths(text) else md_escape(text)
+    return "$" + text.replace("|", r"\vert ") + "$" if is_maths(text) else md_escape(text)
 
 
 def errata_markdown(errata) -> str:

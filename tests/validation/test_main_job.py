@@ -128,3 +128,16 @@ def test_the_outcome_is_stated_in_full_everywhere(ci_run):
     assert res.stdout.strip().splitlines()[-1] == data["outcome"]
     assert (out / "summary.md").read_text().splitlines()[0] == f"# Anisotropy workbench report — {data['outcome']}"
     assert f"<title>Anisotropy workbench report — {data['outcome']}</title>" in (out / "index.html").read_text()
+
+
+def test_the_errata_render_as_maths(ci_run):
+    """Every printed and corrected form that is maths is pre-rendered SVG in index.html; none is left as raw TeX."""
+    from theory.display import is_maths
+
+    _, out, _, _ = ci_run
+    data = json.loads((out / "results.json").read_text())
+    html = (out / "index.html").read_text()
+    section = html[html.index("<h2>Errata</h2>"):]
+    maths = [t for e in data["errata"] for t in (e["printed"], e["corrected"]) if is_maths(t)]
+    assert maths and section.count("<span class=maths") == len(maths)
+    assert "<code>\\" not in section

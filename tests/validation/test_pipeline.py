@@ -109,3 +109,19 @@ def _results(outcomes, passed, proved=True, fresh=True):
 ])
 def test_the_outcome_line_names_every_failure(results, expected):
     assert report.outcome_line(results) == expected
+
+
+def test_maths_is_prerendered_for_the_html_report():
+    """Maths becomes inline SVG (no script, no network when the page is opened), words stay words, and TeX that
+    mathtext cannot parse is shown as its source rather than dropped."""
+    svg = report.maths_html(r"\boldsymbol\delta = \boldsymbol\delta^* + \tfrac13(2+\Gamma)\boldsymbol\beta")
+    assert svg.startswith("<span class=maths") and "<svg" in svg and ("<path" in svg or "<use" in svg)
+    assert report.maths_html("only <words> here") == "only &lt;words&gt; here"
+    assert report.maths_html(r"\frac{a}{b") == r"<code>\frac{a}{b</code>"
+
+
+def test_errata_markdown_uses_maths_only_for_maths():
+    errata = [{"equation": "eq. (1)", "printed": r"a \approx b", "corrected": "no such term", "reason": "r_1 was wrong",
+               "derivation": "x.y"}]
+    table = report._errata_md(errata).splitlines()[2]
+    assert table == r"| eq. (1) | $a \approx b$ | no such term | r\_1 was wrong | `x.y` |"
