@@ -135,11 +135,13 @@ def plot_skymap(ens, path=None, realization=0, time_index=-1):
     c = skymaps.gradient_coefficients(g, fick_tensor(ens))
     x = ens.maps(times=[time_index % ens.times.size])[realization, 0].astype(float)
     m = c @ x  # the map is linear in X = (r, p): dI = X . c
-    fig = plt.figure(figsize=(10, 4.2))
-    hp.mollview(m - m.mean(), fig=fig.number, sub=(1, 2, 1), title="relative intensity (monopole removed)",
-                unit=ens.config.length_unit + r" $|\nabla n/n|$")
-    dip = hp.remove_dipole(m)
-    hp.mollview(dip, fig=fig.number, sub=(1, 2, 2), title="dipole removed", unit=ens.config.length_unit + r" $|\nabla n/n|$")
+    fig = plt.figure(figsize=(10, 4.6))
+    unit = f"relative intensity [{ens.config.length_unit} " + r"$|\nabla n/n|$]"
+    for sub, (values, title) in enumerate(((m - m.mean(), "relative intensity (monopole removed)"),
+                                           (hp.remove_dipole(m), "dipole removed")), start=1):
+        hp.mollview(values, fig=fig.number, sub=(1, 2, sub), title=title, cbar=False)
+        ax = plt.gca()  # healpy's colour bar puts its label on the bar; ours goes below it
+        fig.colorbar(ax.get_images()[0], ax=ax, orientation="horizontal", fraction=0.05, pad=0.04, label=unit)
     fig.suptitle(rf"realization {int(ens.index[realization])}, $\Omega T$ = {ens.times[time_index] * ens.config.omega_ref:.3g}; "
                  r"pixel = momentum direction $\hat p$ (arrival from $-\hat p$)")
     return _finish(fig, path)

@@ -8,7 +8,7 @@ from pathlib import Path
 import numpy as np
 
 from numerics import compton_getting, diffusion, hierarchy, observation, relative_diffusion
-from numerics.validation.base import Comparison, Spec, save_figure
+from numerics.validation.base import Comparison, Spec, integer_ticks, save_figure
 
 
 def bgk_relaxation(figdir: Path | None = None) -> Comparison:
@@ -214,6 +214,7 @@ def relative_diffusion_galerkin(figdir: Path | None = None) -> Comparison:
 
         fig, ax = plt.subplots(figsize=(6, 3.6))
         ax.semilogx(sizes, ratios, "o-", label="truncated (14), l, k <= L")
+        integer_ticks(ax)
         ax.axhline(stationary, color="k", label="stationary solution of (14): 1/7")
         ax.axhline(printed, color="r", ls="--", label="002 eq. (16) as printed")
         ax.set_xlabel("truncation L")

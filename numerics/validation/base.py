@@ -19,7 +19,8 @@ from scipy import stats
 from numerics.stats import mean_sem
 
 __all__ = ["Comparison", "Spec", "KnownDisagreement", "SCALES", "check_scale", "jackknife", "mean_sem", "save_figure",
-           "jsonable", "sigma_equivalent"]
+           "jsonable", "sigma_equivalent", "integer_ticks",
+           "overlapping_tick_labels", "FigureWarning"]
 
 #: The problem sizes of ``aniso run --scale``: "ci" (a few minutes on 2 cores; what CI runs), "quick" (the default,
 #: under 10 minutes on 2 cores) and "paper" (the papers' ensembles: hours on a workstation, minutes on a Dask cluster
@@ -88,14 +89,55 @@ def jackknife(values_fn, n: int):
     return full, np.sqrt((n - 1) / n * np.sum((loo - loo.mean(axis=0)) ** 2, axis=0))
 
 
+class FigureWarning(UserWarning):
+    """A report figure has a defect a reader would see (overlapping tick labels)."""
+
+
+def overlapping_tick_labels(fig) -> list[str]:
+    """The tick labels of ``fig`` that overlap a neighbour on the same axis, as "axes i x: 'a' / 'b'" (drawn first)."""
+    fig.canvas.draw()
+    renderer = fig.canvas.get_renderer()
+    out = []
+    for i, ax in enumerate(fig.axes):
+        for name, axis, lim in (("x", ax.xaxis, ax.get_xlim()), ("y", ax.yaxis, ax.get_ylim())):
+            lo, hi = min(lim), max(lim)
+            labels = []
+            for t in axis.get_ticklabels(which="both"):
+                pos = t.get_position()[0 if name == "x" else 1]
+                if t.get_visible() and t.get_text() and lo <= pos <= hi:
+                    labels.append((t.get_window_extent(renderer), t.get_text()))
+            labels.sort(key=lambda b: b[0].x0 if name == "x" else b[0].y0)
+            for (a, ta), (b, tb) in zip(labels, labels[1:]):
+                gap = b.x0 - a.x1 if name == "x" else b.y0 - a.y1
+                if gap < -0.5:  # pixels
+                    out.append(f"axes {i} {name}: {ta!r} / {tb!r}")
+    return out
+
+
 def save_figure(fig, figdir: Path | None, name: str) -> list[str]:
     """Save ``fig`` as ``figdir/<name>.png`` (110 dpi) and return its path relative to the report, ["figures/<name>.png"];
-    nothing (an empty list) when ``figdir`` is None."""
+    nothing (an empty list) when ``figdir`` is None.  Overlapping tick labels raise a :class:`FigureWarning`."""
     if figdir is None:
         return []
     figdir.mkdir(parents=True, exist_ok=True)
+    overlaps = overlapping_tick_labels(fig)
+    if overlaps:
+        import warnings
+
+        warnings.warn(f"{name}.png: overlapping tick labels: {'; '.join(overlaps)}", FigureWarning, stacklevel=2)
     fig.savefig(figdir / f"{name}.png", dpi=110, bbox_inches="tight")
     return [f"figures/{name}.png"]
+
+
+def integer_ticks(ax, axis: str = "x") -> None:
+    """Plain labels 1, 2, 5, 10, 20, 50, ... on a logarithmic axis of multipoles or truncation orders, and none on
+    its minor ticks (matplotlib's default writes 2x10^0, 3x10^0, ... which overlap)."""
+    from matplotlib.ticker import FuncFormatter, LogLocator, NullFormatter
+
+    target = ax.xaxis if axis == "x" else ax.yaxis
+    target.set_major_locator(LogLocator(base=10.0, subs=(1.0, 2.0, 5.0)))
+    target.set_major_formatter(FuncFormatter(lambda v, _: f"{v:g}"))
+    target.set_minor_formatter(NullFormatter())
 
 
 def sigma_equivalent(chi2, dof) -> float:

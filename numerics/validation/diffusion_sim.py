@@ -94,7 +94,7 @@ def diffusion_tensor(ens, figdir=None, time_index=-1) -> Comparison:
         ax.set_xscale("log")
         ax.set_yscale("log")
         ax.set_xlabel(r"$\Omega T$")
-        ax.set_ylabel(f"K [{ens.config.length_unit}]")
+        ax.set_ylabel(f"K [{ens.config.length_unit} c]")
         ax.set_title(f"{ens.realizations} realizations of {ens.config.name}")
         ax.legend(fontsize=7)
         fig.tight_layout()

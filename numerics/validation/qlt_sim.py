@@ -75,6 +75,7 @@ from numerics.validation.base import (
     KnownDisagreement,
     Spec,
     check_scale,
+    integer_ticks,
     jackknife,
     save_figure,
     sigma_equivalent,
@@ -510,12 +511,14 @@ def _figure(ens, omega_t, idx, ell, hat, YE, floor, K, g2, fit, model, reading, 
     k = idx[-1]
     s = (8 * np.pi / 3) * K[k] * g2
     fine = np.arange(1, L + 1)
-    styles = ((3.0, ":"), (10.0, "-."), (50.0, "--"), (150.0, (0, (5, 2, 1, 2, 1, 2))))
-    for a, ls in styles:
-        ax.plot(fine, model(a, fine) * s, color="0.5", lw=1, ls=ls, label=rf"QLT $\alpha$ = {a:g}")
+    # one colour and one dash pattern per alpha (grey shades alone did not tell 3 from 150)
+    styles = ((3.0, ":", "tab:purple"), (10.0, "-.", "tab:brown"), (50.0, "--", "tab:olive"), (150.0, (0, (8, 3)), "tab:cyan"))
+    for a, ls, col in styles:
+        ax.plot(fine, model(a, fine) * s, color=col, lw=1.2, ls=ls, label=rf"QLT $\alpha$ = {a:g}")
     ax.plot(fine, model(fit["alpha"], fine) * s, color="k", lw=1.6, label=rf"QLT best fit $\alpha$ = {fit['alpha']:.3g}")
     ax.set_xscale("log")
     ax.set_yscale("log")
+    integer_ticks(ax)
     ax.set_xlabel(r"$\ell$")
     ax.set_ylabel(r"$\hat C_\ell$ (noise floor removed; dashed: floor)")
     ax.set_title(f"{ens.config.name} ({reading}): QLT with s = (8π/3)K(T_last)|g|²")
@@ -525,11 +528,12 @@ def _figure(ens, omega_t, idx, ell, hat, YE, floor, K, g2, fit, model, reading, 
         shape = hat[k, 1:L + 1] / hat[k, 1]
         pos = shape > 0
         ax.plot(ell[pos], shape[pos], "o", ms=3, color=f"C{j}", label=rf"$\Omega T$ = {omega_t[k]:.3g}")
-    for a, ls in styles:
+    for a, ls, col in styles:
         m = model(a, fine)
-        ax.plot(fine, m / m[0], color="0.5", lw=1, ls=ls, label=rf"QLT $\alpha$ = {a:g}")
+        ax.plot(fine, m / m[0], color=col, lw=1.2, ls=ls, label=rf"QLT $\alpha$ = {a:g}")
     ax.set_xscale("log")
     ax.set_yscale("log")
+    integer_ticks(ax)
     ax.set_xlabel(r"$\ell$")
     ax.set_ylabel(r"$\hat C_\ell/\hat C_1$")
     ax.set_title("shape")

@@ -24,7 +24,7 @@ import numpy as np
 from scipy.optimize import minimize_scalar
 
 from numerics import relative_diffusion
-from numerics.validation.base import Comparison, Spec, jackknife, save_figure
+from numerics.validation.base import Comparison, Spec, integer_ticks, jackknife, save_figure
 
 __all__ = ["relative_diffusion_comparison", "fit_p", "K_SIGMA"]
 
@@ -163,9 +163,10 @@ def _figure(per, ens, figdir):
         if np.isfinite(d["p"]):
             fine = np.arange(1, ell[-1] + 1)
             ax.plot(fine, relative_diffusion.cl(fine, d["p"]) / relative_diffusion.cl(1, d["p"]), color=f"C{j}", lw=1,
-                    label=f"002 eq. (16), p = {d['p']:.2f}")
+                    label=f"stationary solution of 002 (14) (corrected (16)), p = {d['p']:.2f}")
     ax.set_xscale("log")
     ax.set_yscale("log")
+    integer_ticks(ax)
     ax.set_xlabel(r"$\ell$")
     ax.set_ylabel(r"$\hat C_\ell/\hat C_1$")
     ax.set_title(rf"{ens.realizations} realizations, $\Omega T$ = {ens.times[-1] * ens.config.omega_ref:.3g}")

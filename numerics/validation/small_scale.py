@@ -20,7 +20,7 @@ from __future__ import annotations
 import numpy as np
 
 from numerics import hierarchy
-from numerics.validation.base import Comparison, Spec, mean_sem, save_figure
+from numerics.validation.base import Comparison, Spec, integer_ticks, mean_sem, save_figure
 
 __all__ = ["small_scale_theorem", "K_SIGMA"]
 
@@ -148,7 +148,7 @@ def _figure(per, omega_t, exact, ens, figdir):
         sp = d["sp"]
         for ell, ls in ((1, "-"), (2, "--"), (4, "-."), (8, ":")):
             if ell < sp.mean.shape[1]:
-                axes[1].plot(omega_t, sp.mean[:, ell], color=col, ls=ls, label=f"{label}, l = {ell}" if j == 0 or ell == 1 else None)
+                axes[1].plot(omega_t, sp.mean[:, ell], color=col, ls=ls)
         if d["late_sim"] is not None:
             ells = np.arange(1, d["late_sim"].size + 1)
             wt = omega_t[d["k_late"]]
@@ -166,9 +166,14 @@ def _figure(per, omega_t, exact, ens, figdir):
     axes[1].set_yscale("log")
     axes[1].set_xlabel(r"$\Omega T$")
     axes[1].set_ylabel(r"$\langle C_\ell\rangle$")
-    axes[1].legend(fontsize=6)
+    from matplotlib.lines import Line2D
+
+    handles = [Line2D([], [], color=f"C{j}", label=label) for j, label in enumerate(per)]
+    handles += [Line2D([], [], color="k", ls=ls, label=f"l = {ell}") for ell, ls in ((1, "-"), (2, "--"), (4, "-."), (8, ":"))]
+    axes[1].legend(handles=handles, fontsize=6)
     axes[2].set_xscale("log")
     axes[2].set_yscale("log")
+    integer_ticks(axes[2])
     axes[2].set_xlabel(r"$\ell$")
     axes[2].set_ylabel(r"$\hat C_\ell/\hat C_1$ (noise floor removed)")
     axes[2].legend(fontsize=6)

@@ -235,6 +235,23 @@ gradients = [[0.0, 0.0, 1.0], [1.0, 0.0, 0.0]]
     for name in ("simulation.h5", "summary.json", "evolution.png", "spectrum.png", "skymap.png", "diffusion.png"):
         assert (out / name).stat().st_size > 0
     assert "2 realizations stored" in capsys.readouterr().out
+    # the figures drawn again, checked: no tick label overlaps a neighbour, no axis label sits on its axes (the sky
+    # map's colour-bar label once sat on the bar)
+    import matplotlib.pyplot as plt
+
+    from numerics.backtracking import simreport, storage
+    from numerics.validation.base import overlapping_tick_labels
+
+    ens = storage.read(out / "simulation.h5")
+    for plot in (simreport.plot_evolution, simreport.plot_spectrum, simreport.plot_skymap, simreport.plot_diffusion):
+        fig = plot(ens)
+        assert overlapping_tick_labels(fig) == [], plot.__name__
+        renderer = fig.canvas.get_renderer()
+        for ax in fig.axes:
+            label = ax.xaxis.label
+            if label.get_text():
+                assert label.get_window_extent(renderer).y1 <= ax.get_window_extent(renderer).y0 + 0.5, plot.__name__
+        plt.close(fig)
 
 
 @pytest.mark.parametrize("argv, match", [

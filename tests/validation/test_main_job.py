@@ -48,6 +48,7 @@ def test_the_ci_run_passes_and_prints_a_summary(ci_run):
     root, out, data, res = ci_run
     assert res.returncode == 0, res.stdout[-3000:] + res.stderr[-3000:]
     assert re.search(r"derivations proved: (\d+)/\1\n", res.stdout), res.stdout
+    assert "overlapping tick labels" not in res.stderr, res.stderr  # numerics.validation.base.FigureWarning
     for name in BACKTRACKER:
         expected = r"fail \(known disagreement\)" if registry.COMPARISONS[name].known_disagreement else "pass"
         assert re.search(rf"^{name} +error .*: {expected}$", res.stdout, re.M), res.stdout
