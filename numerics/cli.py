@@ -101,7 +101,9 @@ def _cmd_run(args) -> int:
     from numerics.validation.registry import COMPARISONS
 
     for name in results["groups"]["backtracker"]:
-        print(f"  {name}: {report.headline(results['comparisons'][name], COMPARISONS[name].headline)}")
+        c = results["comparisons"][name]
+        print(f"  {name}: {report.headline(c, COMPARISONS[name].headline)}")
+        print(f"    agrees with theory: {report.agreement_text(c)}")
     print(f"report: {Path(args.out).resolve() / 'index.html'} ({results['seconds']} s)")
     print(results["outcome"])
     return 0 if results["passed"] else 1

@@ -175,6 +175,18 @@ def maths_html(text: str) -> str:
     return f'<span class=maths title="{html.escape(text)}">{svg}</span>'
 
 
+def agreement_text(c: dict) -> str:
+    """'yes' / 'NO' / 'n/a', and the statement with its tolerance, for a results.json entry."""
+    agrees = c.get("agrees")
+    word = "n/a" if agrees is None else "yes" if agrees else "NO"
+    return f"{word}: {c['agreement']}" if c.get("agreement") else word
+
+
+def _ok(c: dict) -> str:
+    """The CSS class of an entry's verdict."""
+    return "ok" if c.get("passed", c["verdict"] == "pass") else "bad"
+
+
 def outcome_line(results: dict) -> str:
     """The outcome in full, as the title of the report, its summary and the last line of ``aniso run`` state it:
     "PASS — 14 pass, 1 known disagreement (qlt)" or "FAIL — 13 pass, 1 known disagreement (qlt), 1 FAIL (x); 1
@@ -184,7 +196,12 @@ def outcome_line(results: dict) -> str:
     for name, c in results["comparisons"].items():
         by.setdefault("pass" if c["outcome"] == "pass" else
                       "known disagreement" if c["outcome"] == "known disagreement" else "FAIL", []).append(name)
-    parts = [f"{len(by.get('pass', []))} pass"]
+    passing = by.get("pass", [])
+    comps = results["comparisons"]
+    caveats = [f"{what}: {', '.join(names)}" for what, names in (
+        ("not converged", [n for n in passing if comps[n].get("converged") is False]),
+        ("disagrees with theory", [n for n in passing if comps[n].get("agrees") is False])) if names]
+    parts = [f"{len(passing)} pass" + (f" ({'; '.join(caveats)})" if caveats else "")]
     for key in ("known disagreement", "FAIL"):
         if by.get(key):
             parts.append(f"{len(by[key])} {key}{'s' if key != 'FAIL' and len(by[key]) > 1 else ''} ({', '.join(by[key])})")
@@ -262,10 +279,13 @@ def _summary_md(results) -> str:
              f"Scale `{results['scale']}`; the run took {results['seconds']} s. Versions: "
              + ", ".join(f"{k} {v}" for k, v in results["versions"].items()), "",
              "## Kernels against the backtracker", "",
-             "| comparison | headline | error | tolerance | verdict | outcome |", "|---|---|---|---|---|---|"]
+             "The verdict is the comparison's own test (its method says what error and tolerance mean); whether the "
+             "measurement agrees with theory is stated separately, with its tolerance.", "",
+             "| comparison | headline | error | tolerance | verdict | agrees with theory | outcome |",
+             "|---|---|---|---|---|---|---|"]
     for name, c, heads in back:
         lines.append(f"| {name} | {headline(c, heads)} | {fmt(c['error'])} | {fmt(c['tolerance'])} | {c['verdict']} | "
-                     f"{c['outcome']} |")
+                     f"{agreement_text(c)} | {c['outcome']} |")
     for name, c, _ in back:
         if c.get("known_disagreement"):
             lines += ["", f"Known disagreement ({name}): {c['known_disagreement']}."]
@@ -275,6 +295,8 @@ def _summary_md(results) -> str:
                      f"{'reused' if e['reused'] else 'simulated'} ({e['seconds']} s), `{e['path']}`")
     for name, c, _ in back:
         lines += ["", f"### {c['title']}", "", f"Method: {c['method']}", ""]
+        if c.get("convergence"):
+            lines += [f"Convergence: {c['convergence']}.", ""]
         if c["notes"]:
             lines += [c["notes"], ""]
         lines += [f"![{name}]({fig})" for fig in c["figures"]]
@@ -308,22 +330,26 @@ def _index_html(results) -> str:
         figs = "".join(f'<img src="{e(f)}" alt="{e(name)}">' for f in c["figures"])
         head = f"<p><b>{e(headline(c, heads))}</b></p>" if heads else ""
         secs = f" ({c['seconds']} s)" if c.get("seconds") is not None else ""
+        conv = f"<p>Convergence: {e(c['convergence'])}.</p>" if c.get("convergence") else ""
         return (f"<section id={e(name)}><h3>{e(c['title'])}</h3>{head}<p>error {fmt(c['error'])}, tolerance "
-                f"{fmt(c['tolerance'])}: <b class={'ok' if c['verdict'] == 'pass' else 'bad'}>{c['verdict']}</b>{secs}</p>"
-                f"<p>{e(c['method'])}</p><p>{e(c['notes'])}</p>"
+                f"{fmt(c['tolerance'])}: <b class={_ok(c)}>{c['verdict']}</b>{secs}; agrees with theory: "
+                f"{e(agreement_text(c))}</p>{conv}<p>{e(c['method'])}</p><p>{e(c['notes'])}</p>"
                 f"<details><summary>values</summary><pre>{e(json.dumps(c['measured'], indent=1))}\n"
                 f"{e(json.dumps(c['expected'], indent=1))}</pre></details>{figs}</section>")
 
     table = "".join(f"<tr><td><a href='#{e(n)}'>{e(n)}</a></td><td>{e(headline(c, h))}</td><td>{fmt(c['error'])}</td>"
-                    f"<td>{fmt(c['tolerance'])}</td><td class={'ok' if c['verdict'] == 'pass' else 'bad'}>{c['verdict']}"
-                    f"</td><td>{e(c['outcome'])}</td></tr>" for n, c, h in back)
+                    f"<td>{fmt(c['tolerance'])}</td><td class={_ok(c)}>{c['verdict']}</td>"
+                    f"<td class={'bad' if c.get('agrees') is False else 'ok'}>{e(agreement_text(c))}</td>"
+                    f"<td>{e(c['outcome'])}</td></tr>" for n, c, h in back)
     known = "".join(f"<p><b>Known disagreement ({e(n)}):</b> {e(c['known_disagreement'])}.</p>" for n, c, _ in back
                     if c.get("known_disagreement"))
     ens = "".join(f"<li>{e(k)}: <code>{e(v['config'])}</code>, {v['realizations']} realizations, "
                   f"{'reused' if v['reused'] else 'simulated'} ({v['seconds']} s), <code>{e(v['path'])}</code></li>"
                   for k, v in results["ensembles"].items())
     comps = (f"<h2>Kernels against the backtracker</h2><table><tr><th>comparison</th><th>headline</th><th>error</th>"
-             f"<th>tolerance</th><th>verdict</th><th>outcome</th></tr>{table}</table>{known}<p>Ensembles:</p><ul>{ens}</ul>"
+             f"<th>tolerance</th><th>verdict</th><th>agrees with theory</th><th>outcome</th></tr>{table}</table>"
+             "<p>The verdict is the comparison's own test (its method says what error and tolerance mean); whether the "
+             f"measurement agrees with theory is stated separately, with its tolerance.</p>{known}<p>Ensembles:</p><ul>{ens}</ul>"
              + "".join(section(n, c, h) for n, c, h in back)
              + "<h2>Kernels against independent numerics</h2>" + "".join(section(n, c, h) for n, c, h in num))
     errata = "".join(f"<tr><td>{e(x['equation'])}</td><td>{maths_html(x['printed'])}</td><td>{maths_html(x['corrected'])}</td>"

@@ -38,6 +38,17 @@ def check_scale(scale: str) -> str:
 
 @dataclass
 class Comparison:
+    """The result of a comparison, with two separate statements.
+
+    * its **test** (``passed``: ``|error| <= tolerance``), what ``error`` and ``tolerance`` mean being the
+      comparison's own (``method`` says it) -- for some a statistical test of the measurement, for most the
+      agreement with theory itself;
+    * whether the measurement **agrees with the theory** it is compared with (``agrees``), with the statement and
+      its tolerance in ``agreement``; left None, the test is that statement.
+
+    A measurement that has not converged (``converged`` False, stated in ``convergence``) says so in its verdict.
+    """
+
     name: str
     title: str
     measured: dict
@@ -50,10 +61,20 @@ class Comparison:
     #: the headline numbers (a few entries of ``measured``), lifted to the top of :meth:`as_dict`
     headline: dict = field(default_factory=dict)
     seconds: float | None = None
+    agrees: bool | None = None
+    agreement: str = ""
+    converged: bool | None = None
+    convergence: str = ""
+
+    @property
+    def passed(self) -> bool:
+        """The comparison's own test: ``|error| <= tolerance`` (a non-finite error fails)."""
+        return bool(np.isfinite(self.error) and abs(self.error) <= self.tolerance)
 
     @property
     def verdict(self) -> str:
-        return "pass" if np.isfinite(self.error) and abs(self.error) <= self.tolerance else "fail"
+        """'pass' or 'fail', with ' (not converged)' when the measured observable has not converged."""
+        return ("pass" if self.passed else "fail") + (" (not converged)" if self.converged is False else "")
 
     def as_dict(self) -> dict:
         d = asdict(self)
@@ -61,7 +82,10 @@ class Comparison:
         clash = set(head) & set(d)
         if clash:
             raise ValueError(f"headline keys {sorted(clash)} clash with the fields of Comparison")
-        d = {"name": d.pop("name"), "verdict": self.verdict, **head, **d}
+        if self.agrees is None:
+            d["agrees"] = self.passed
+            d["agreement"] = "its test (|error| <= tolerance) is the comparison with theory"
+        d = {"name": d.pop("name"), "verdict": self.verdict, "passed": self.passed, **head, **d}
         return jsonable(d)
 
 
@@ -201,7 +225,7 @@ class Spec:
 
     def outcome(self, entry: dict) -> str:
         """'pass', 'known disagreement' (a failure of the documented kind) or 'FAIL' for this comparison's entry."""
-        if entry["verdict"] == "pass":
+        if entry.get("passed", entry["verdict"] == "pass"):
             return "pass" if self.known_disagreement is None else "FAIL (unexpected pass: review its known disagreement)"
         if self.known_disagreement is not None and self.known_disagreement.holds(entry):
             return "known disagreement"

@@ -585,10 +585,15 @@ def qlt_readings_comparison(ensembles: dict, figdir=None, k_sigma: float = K_SIG
     notes = " ".join(f"[{r}] {c.notes}" for r, c in comps.items())
     method = " ".join(f"[{r}] {c.method}" for r, c in comps.items()) + \
         " The comparison's error is the largest of the readings' errors."
+    conv = {r: c.measured["convergence_sigma"] for r, c in comps.items()}
     return Comparison(name="qlt", title="Quasi-linear theory: 003 Fig. 1 under each reading of its white noise, QLT "
                       "for the matching spectrum", measured=measured, expected=expected, error=error,
                       tolerance=float(k_sigma), method=method, figures=figs, notes=notes,
-                      headline={"alpha": first.measured["alpha"], "alpha_err": first.measured["alpha_err"]})
+                      headline={"alpha": first.measured["alpha"], "alpha_err": first.measured["alpha_err"]},
+                      converged=bool(all(z is not None and z <= k_sigma for z in conv.values())),
+                      convergence="the spectrum between the last two times, per reading: " + ", ".join(
+                          f"{r} {z:.2g} sigma" if z is not None else f"{r} n/a" for r, z in conv.items())
+                      + f" (converged: <= {k_sigma:g} sigma)")
 
 
 def _run(ensembles, figdir, scale, progress):

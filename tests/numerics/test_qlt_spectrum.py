@@ -242,7 +242,7 @@ def test_cli_power_law_steady_state(tmp_path):
 
 
 @pytest.mark.parametrize("args,match", [
-    (("--index", "-1"), "--kin"),
+    (("--index", "-1"), "k_in: required with index"),
     (("--index", "nan", "--kin", "10"), "index"),
     (("--index", "-1", "--kout", "20", "--kin", "10"), "k_in"),
     (("--index", "-1", "--kin", "10", "--g-out", "-1"), "g_out"),

@@ -96,8 +96,9 @@ def test_other_comparisons_have_no_known_disagreement():
     assert pipeline.outcome("transition_matrix", _entry("pass", 0.0, 0.0)) == "pass"
 
 
-def _results(outcomes, passed, proved=True, fresh=True):
-    return {"passed": passed, "comparisons": {n: {"outcome": o} for n, o in outcomes.items()},
+def _results(outcomes, passed, proved=True, fresh=True, caveats=None):
+    caveats = caveats or {}
+    return {"passed": passed, "comparisons": {n: {"outcome": o, **caveats.get(n, {})} for n, o in outcomes.items()},
             "checks": [{"id": "a.b", "passed": proved}], "kernels": {"fresh": fresh}}
 
 
@@ -106,6 +107,9 @@ def _results(outcomes, passed, proved=True, fresh=True):
     (_results({"x": "pass", "y": "FAIL", "z": "FAIL (unexpected pass: review its known disagreement)"}, False),
      "FAIL — 1 pass, 2 FAIL (y, z)"),
     (_results({"x": "pass"}, False, proved=False, fresh=False), "FAIL — 1 pass; 1 derivation not proved (a.b); stale kernels"),
+    (_results({"x": "pass", "y": "pass", "qlt": "known disagreement"}, True,
+              caveats={"x": {"converged": False, "agrees": False}, "y": {"agrees": True, "converged": None}}),
+     "PASS — 2 pass (not converged: x; disagrees with theory: x), 1 known disagreement (qlt)"),
 ])
 def test_the_outcome_line_names_every_failure(results, expected):
     assert report.outcome_line(results) == expected
