@@ -96,7 +96,7 @@ def _cmd_run(args) -> int:
     for s in results["kernels"]["stale"]:
         print(f"  {s}")
     for name, c in results["comparisons"].items():
-        tail = "" if c["outcome"] == c["verdict"] else f" ({c['outcome']})"
+        tail = "" if c["outcome"] == "pass" else f" ({c['outcome']})"
         print(f"{name:28s} error {report.fmt(c['error']):>9s} (tolerance {report.fmt(c['tolerance'])}): {c['verdict']}{tail}")
     from numerics.validation.registry import COMPARISONS
 

@@ -215,6 +215,7 @@ def relative_diffusion_galerkin(figdir: Path | None = None) -> Comparison:
         fig, ax = plt.subplots(figsize=(6, 3.6))
         ax.semilogx(sizes, ratios, "o-", label="truncated (14), l, k <= L")
         integer_ticks(ax)
+        ax.set_xticks(sizes)  # label every truncation shown
         ax.axhline(stationary, color="k", label="stationary solution of (14): 1/7")
         ax.axhline(printed, color="r", ls="--", label="002 eq. (16) as printed")
         ax.set_xlabel("truncation L")

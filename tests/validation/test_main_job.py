@@ -50,7 +50,7 @@ def test_the_ci_run_passes_and_prints_a_summary(ci_run):
     assert re.search(r"derivations proved: (\d+)/\1\n", res.stdout), res.stdout
     assert "overlapping tick labels" not in res.stderr, res.stderr  # numerics.validation.base.FigureWarning
     for name in BACKTRACKER:
-        expected = r"fail \(known disagreement\)" if registry.COMPARISONS[name].known_disagreement else "pass"
+        expected = r"fail \(known disagreement\)" if registry.COMPARISONS[name].known_disagreement else r"pass( \(not converged\))?"
         assert re.search(rf"^{name} +error .*: {expected}$", res.stdout, re.M), res.stdout
 
 
