@@ -112,6 +112,9 @@ def _cmd_run(args) -> int:
 def _cmd_spectrum(args) -> int:
     from numerics import spectra
 
+    if args.out:
+        Path(args.out).mkdir(parents=True, exist_ok=True)  # an unusable --out fails here, before any work
+
     if args.model == "qlt":
         table = spectra.qlt(args.lmax, args.alpha or [50.0], args.kout, args.kin, args.g_out, args.source, args.index,
                             args.noise, progress=True)
@@ -256,6 +259,10 @@ def main(argv=None) -> int:
         return args.func(args)
     except (ValueError, CudaUnavailable) as exc:
         print(f"aniso: error: {exc}", file=sys.stderr)
+        return 2
+    except OSError as exc:  # a path that cannot be written (a regular file, read-only, no space left): one line
+        where = f" {exc.filename!r}" if exc.filename else ""
+        print(f"aniso: error:{where} {exc.strerror or exc}", file=sys.stderr)
         return 2
     except KeyboardInterrupt:
         print("aniso: interrupted", file=sys.stderr)

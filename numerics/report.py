@@ -13,11 +13,12 @@ import os
 import platform
 import re
 import shutil
-import tempfile
 import time
 from pathlib import Path
 
 from tqdm import tqdm
+
+from numerics.files import atomic_directory, swap_in
 
 
 def _versions() -> dict:
@@ -80,8 +81,7 @@ def run(out: Path, progress: bool = True, *, scale: str = "quick", data_dir=None
     from numerics import codegen
     from theory import registry as derivations
 
-    out.parent.mkdir(parents=True, exist_ok=True)
-    tmp = Path(tempfile.mkdtemp(prefix=f".{out.name}.", dir=out.parent))
+    tmp = atomic_directory(out)
     try:
         start = time.perf_counter()
         checks = list(run_checks(progress))
@@ -124,9 +124,7 @@ def run(out: Path, progress: bool = True, *, scale: str = "quick", data_dir=None
         (tmp / "errata.md").write_text(_errata_md(errata))
         (tmp / "summary.md").write_text(_summary_md(results))
         (tmp / "index.html").write_text(_index_html(results))
-        if out.exists():
-            shutil.rmtree(out)
-        os.replace(tmp, out)
+        swap_in(tmp, out)
     except BaseException:
         shutil.rmtree(tmp, ignore_errors=True)
         raise

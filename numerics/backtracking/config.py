@@ -38,6 +38,54 @@ SCALES = ("quick", "paper")
 SPECTRA = ("giacalone-jokipii", "white-noise", "table")
 MAX_NSIDE = 256
 MAX_REALIZATIONS = 100_000
+#: largest configuration file read (a TOML configuration is a few hundred bytes; /dev/zero must not hang the reader)
+MAX_CONFIG_BYTES = 1 << 20
+
+# the type each field must have (bool is not a number here: ``rms = true`` is a mistake, not 1.0)
+_STR = ("name", "length_unit", "spectrum")
+_REAL = ("k_min", "k_max", "sigma2", "rms", "coherence_length", "gamma", "rigidity", "omega_ref")
+_INT = ("n_modes", "nside", "charge", "realizations", "seed")
+_REAL_LISTS = ("regular", "table_k", "table_e", "omega_t")
+
+
+def _is_real(x) -> bool:
+    return isinstance(x, (int, float, np.integer, np.floating)) and not isinstance(x, (bool, np.bool_))
+
+
+def _is_int(x) -> bool:
+    return isinstance(x, (int, np.integer)) and not isinstance(x, (bool, np.bool_))
+
+
+def _check_types(cfg) -> None:
+    """ValueError naming the field whose value has the wrong type (before any arithmetic can raise TypeError)."""
+    def bad(name, want):
+        raise ValueError(f"{name}={getattr(cfg, name)!r}: must be {want}")
+
+    for name in _STR:
+        if not isinstance(getattr(cfg, name), str):
+            bad(name, "a string")
+    for name in _REAL:
+        if not _is_real(getattr(cfg, name)):
+            bad(name, "a number")
+    for name in _INT:
+        if not _is_int(getattr(cfg, name)):
+            bad(name, "an integer")
+    for name, value in (("dt", cfg.dt), ("lmax", cfg.lmax)):
+        if value is not None and not (_is_int(value) if name == "lmax" else _is_real(value)):
+            bad(name, "an integer" if name == "lmax" else "a number" + " (or absent)")
+    for name in _REAL_LISTS:
+        value = getattr(cfg, name)
+        if not isinstance(value, (tuple, list)) or not all(_is_real(v) for v in value):
+            bad(name, "a list of numbers")
+    g = cfg.gradients
+    if not isinstance(g, (tuple, list)) or not all(isinstance(v, (tuple, list)) and all(_is_real(x) for x in v) for v in g):
+        bad("gradients", "a list of 3-vectors of numbers")
+    if not isinstance(cfg.fick, bool):
+        bad("fick", "true or false")
+    parts = cfg.name.split("/")
+    if not cfg.name.strip() or any(part in ("", ".", "..") for part in parts):
+        raise ValueError(f"name={cfg.name!r}: must be a non-empty name whose '/'-separated parts are not empty, '.' or "
+                         "'..' (it names the default output directory)")
 
 
 @dataclass(frozen=True)
@@ -114,6 +162,7 @@ class SimulationConfig:
 
     def validate(self) -> SimulationConfig:
         """Check every field (ValueError naming the parameter) and that the step resolves the field."""
+        _check_types(self)
         check.choice("spectrum", self.spectrum, SPECTRA)
         check.integers("n_modes", self.n_modes, 2, 100_000)
         k_min = float(check.positive("k_min", self.k_min))
@@ -221,7 +270,12 @@ def load_config(path) -> SimulationConfig:
         import tomli as tomllib
     try:
         with open(path, "rb") as fh:
-            doc = tomllib.load(fh)
+            raw = fh.read(MAX_CONFIG_BYTES + 1)
+        if len(raw) > MAX_CONFIG_BYTES:
+            raise ValueError(f"config={str(path)!r}: larger than {MAX_CONFIG_BYTES} bytes; not a configuration file")
+        doc = tomllib.loads(raw.decode("utf-8"))
+    except UnicodeDecodeError:
+        raise ValueError(f"config={str(path)!r}: not UTF-8 text") from None
     except OSError as exc:
         raise ValueError(f"config={str(path)!r}: cannot read ({exc.strerror})") from None
     except tomllib.TOMLDecodeError as exc:

@@ -53,6 +53,18 @@ def _versions() -> str:
     return json.dumps(out, sort_keys=True)
 
 
+def _dataset(fh, key: str, data) -> None:
+    """Write one dataset with a Fletcher-32 checksum (so that a flipped byte is detected on reading; HDF5 cannot
+    checksum a scalar) and gzip for the large ones (3-d and up)."""
+    data = np.asarray(data)
+    opts = {}
+    if data.ndim >= 1 and data.size:
+        opts["fletcher32"] = True
+        if data.ndim >= 3:
+            opts.update(compression="gzip", compression_opts=1)
+    fh.create_dataset(key, data=data, **opts)
+
+
 def _open_checked(path: Path, expected_format: str, what: str):
     """Open an existing results file read-only, or raise ValueError saying why it is not ours."""
     h5py = _h5py()
@@ -111,7 +123,7 @@ class Journal:
             fh.attrs["physics_hash"] = self.hash
             fh.attrs["index"] = index
             for key, value in result.items():
-                fh.create_dataset(key, data=np.asarray(value))
+                _dataset(fh, key, value)
         os.replace(tmp, final)
         self.done.setdefault(index, str(final))
 
@@ -146,19 +158,17 @@ class Journal:
                 fh.attrs["master_seed"] = int(self.config.seed)
                 fh.attrs["versions"] = _versions()
                 fh.attrs["created"] = time.strftime("%Y-%m-%dT%H:%M:%S%z")
-                fh.create_dataset("index", data=np.asarray(order, dtype=np.int64))
-                fh.create_dataset("spawn_key", data=np.asarray(order, dtype=np.int64)[:, None])
+                _dataset(fh, "index", np.asarray(order, dtype=np.int64))
+                _dataset(fh, "spawn_key", np.asarray(order, dtype=np.int64)[:, None])
                 first = rows[order[0]]
-                fh.create_dataset("times", data=np.asarray(first["times"]))
+                _dataset(fh, "times", first["times"])
                 from numerics.backtracking import skymaps
 
-                fh.create_dataset("directions", data=skymaps.directions(self.config.nside))
+                _dataset(fh, "directions", skymaps.directions(self.config.nside))
                 for key in first:
                     if key in ("times", "index"):
                         continue
-                    stack = np.stack([np.asarray(rows[i][key]) for i in order])
-                    opts = {"compression": "gzip", "compression_opts": 1} if stack.ndim >= 3 else {}
-                    fh.create_dataset(key, data=stack, **opts)
+                    _dataset(fh, key, np.stack([np.asarray(rows[i][key]) for i in order]))
         finally:
             if old is not None:
                 old.close()
@@ -231,8 +241,13 @@ def read(path) -> Ensemble:
         version = int(fh.attrs.get("format_version", -1))
         if version != FORMAT_VERSION:
             raise ValueError(f"results={str(path)!r}: format version {version}, this package reads {FORMAT_VERSION}")
-        config = config_from_dict(json.loads(fh.attrs["config"]))
-        attrs = {k: (v.item() if hasattr(v, "item") else v) for k, v in fh.attrs.items()}
-        return Ensemble(path=path, config=config, attrs=attrs, index=np.asarray(fh["index"]), times=np.asarray(fh["times"]),
-                        directions=np.asarray(fh["directions"]), cross_cl=np.asarray(fh["cross_cl"]),
-                        moments=np.asarray(fh["moments"]), means=np.asarray(fh["means"]))
+        try:  # a damaged file: a missing dataset or attribute, a checksum or decompression failure
+            config = config_from_dict(json.loads(fh.attrs["config"]))
+            attrs = {k: (v.item() if hasattr(v, "item") else v) for k, v in fh.attrs.items()}
+            return Ensemble(path=path, config=config, attrs=attrs, index=np.asarray(fh["index"]),
+                            times=np.asarray(fh["times"]), directions=np.asarray(fh["directions"]),
+                            cross_cl=np.asarray(fh["cross_cl"]), moments=np.asarray(fh["moments"]),
+                            means=np.asarray(fh["means"]))
+        except (OSError, KeyError, json.JSONDecodeError) as exc:
+            raise ValueError(f"results={str(path)!r}: damaged ({type(exc).__name__}: {str(exc).splitlines()[0][:160]}); "
+                             "the file is left as it is") from None
