@@ -65,6 +65,17 @@ def cl_stationary(l=ell, p_=p, q=q1, nu=nu0):
     return 3 * q / (2 ** p_ * nu) * 2 * (1 - p_) / (2 - p_) * sp.gamma(1 - p_) / sp.gamma(p_) / sp.rf(l + p_ - 1, 4 - 2 * p_)
 
 
+def cl1_stationary(p_=p, q=q1, nu=nu0):
+    """The stationary dipole <C_1> for nu_r = nu_0 (1 - x)^p, with the Gamma(p) of :func:`cl_stationary` cancelled
+    ((p)_(4-2p) Gamma(p) = Gamma(4-p)): no cancellation left in floating point as p -> 0."""
+    return 6 * q / (2 ** p_ * nu * (2 - p_) ** 2 * (3 - p_))
+
+
+def cl1_printed(p_=p, q=q1, nu=nu0):
+    """002 eq. (16) as printed at l = 1, with its Gamma(p) cancelled likewise."""
+    return 3 * q * (2 - p_ + p_ ** 2) / (2 * 2 ** p_ * nu * (1 - p_) * (2 - p_) * (3 - p_))
+
+
 def rf_to_gamma(e: sp.Expr) -> sp.Expr:
     """Rising factorials by their definition (a)_k = Gamma(a + k)/Gamma(a); (-k)_k = (-1)^k k!."""
     def one(a, k):
@@ -385,6 +396,10 @@ def _stationary_solution() -> Derivation:
             Claim("mu = int x/nu_r / int 1/nu_r = p/(2 - p)", mu, mu_power_law()),
             Claim("the print's (16) is its (15) evaluated (symbolic l)", gs(printed15 - printed16), 0, domain=P_DOMAIN),
             Claim("the stationary solution in closed form (symbolic l)", gs(solution - stated), 0, domain=P_DOMAIN),
+            Claim("its dipole without Gamma(p): <C_1> = 6 Q_1/(2^p nu_0 (2-p)^2 (3-p))",
+                  sp.simplify(sp.gammasimp(rf_to_gamma(cl_stationary(1)) - cl1_stationary())), 0, domain=P_DOMAIN),
+            Claim("the printed (16) at l = 1 without Gamma(p): 3 Q_1 (2-p+p^2)/(2^(p+1) nu_0 (1-p)(2-p)(3-p))",
+                  sp.simplify(sp.gammasimp(rf_to_gamma(cl_printed(1)) - cl1_printed())), 0, domain=P_DOMAIN),
             Claim("printed / stationary = (2 - p)(l^2 + l - p(1 - p)) / (2 (1 - p) l (l + 1)) (symbolic l)",
                   gs(printed16 / stated), (2 - p) * (ell ** 2 + ell - p * (1 - p)) / (2 * (1 - p) * ell * (ell + 1)), domain=P_DOMAIN),
             *exact_claims,
@@ -408,6 +423,12 @@ def _stationary_solution() -> Derivation:
             KernelSpec("cl_power_law", cl_stationary(), (ell, p, q1, nu0), "002 eq. (16)",
                        "stationary <C_l> of 002 eq. (14) for nu_r = nu0 (1 - x)^p (the corrected (16)); f units, source q1 = Q_1",
                        domain=P_DOMAIN),
+            KernelSpec("cl1_power_law", cl1_stationary(), (p, q1, nu0), "002 eq. (16)",
+                       "stationary dipole <C_1> of 002 eq. (14) for nu_r = nu0 (1 - x)^p, Gamma(p) cancelled (exact as p -> 0)",
+                       domain={p: (0.05, 0.95), q1: (0.1, 3.0), nu0: (0.1, 3.0)}),
+            KernelSpec("cl1_power_law_printed", cl1_printed(), (p, q1, nu0), "002 eq. (16)",
+                       "002 eq. (16) as printed at l = 1, Gamma(p) cancelled (exact as p -> 0)",
+                       domain={p: (0.05, 0.95), q1: (0.1, 3.0), nu0: (0.1, 3.0)}),
             KernelSpec("cl_power_law_printed", cl_printed(), (ell, p, q1, nu0), "002 eq. (16)",
                        "002 eq. (16) as printed (it does not solve (14); see the errata) -- the grey lines of 002 Fig. 2",
                        domain=P_DOMAIN),

@@ -10,7 +10,7 @@ import scipy.special
 
 from numerics.kernels._runtime import broadcast, stack
 
-__all__ = ['cl_power_law', 'cl_power_law_asymptote', 'cl_power_law_printed', 'cosmic_variance', 'monopole_rate', 'noise_level', 'noise_variance']
+__all__ = ['cl1_power_law', 'cl1_power_law_printed', 'cl_power_law', 'cl_power_law_asymptote', 'cl_power_law_printed', 'cosmic_variance', 'monopole_rate', 'noise_level', 'noise_variance']
 
 
 def noise_level(n_pix, T, ksg):
@@ -89,6 +89,44 @@ def cl_power_law(ell, p, q1, nu0):
     _x0 = p - 1
     _x1 = p - 2
     return broadcast(6*2**(-p)*_x0*q1*scipy.special.gamma(-_x0)/(_x1*nu0*scipy.special.poch(_x0 + ell, -2*_x1)*scipy.special.gamma(p)), ell, p, q1, nu0)
+
+
+def cl1_power_law(p, q1, nu0):
+    """stationary dipole <C_1> of 002 eq. (14) for nu_r = nu0 (1 - x)^p, Gamma(p) cancelled (exact as p -> 0)
+
+    Arguments (p, q1, nu0) broadcast against each other; returns an array of shape broadcast(args).
+
+    Expression (SymPy)::
+
+        6*q1/(2**p*nu0*(2 - p)**2*(3 - p))
+
+    Provenance
+    ----------
+    derivation: relative_diffusion.stationary_solution
+    equation: 002 eq. (16)
+    srepr-sha256: 1aa0ed761b371c13579b007fff50367e4f815855943334601d2d99775bfce654
+    sympy: 1.14.0
+    """
+    return broadcast(-6*2**(-p)*q1/(nu0*(p - 3)*(p - 2)**2), p, q1, nu0)
+
+
+def cl1_power_law_printed(p, q1, nu0):
+    """002 eq. (16) as printed at l = 1, Gamma(p) cancelled (exact as p -> 0)
+
+    Arguments (p, q1, nu0) broadcast against each other; returns an array of shape broadcast(args).
+
+    Expression (SymPy)::
+
+        3*q1*(p**2 - p + 2)/(2*2**p*nu0*(1 - p)*(2 - p)*(3 - p))
+
+    Provenance
+    ----------
+    derivation: relative_diffusion.stationary_solution
+    equation: 002 eq. (16)
+    srepr-sha256: e292b0083803c798da5b860a5bcbb90390956ed3570357796057a6a74e2a6b32
+    sympy: 1.14.0
+    """
+    return broadcast(-3/2*2**(-p)*q1*(p**2 - p + 2)/(nu0*(p - 3)*(p - 2)*(p - 1)), p, q1, nu0)
 
 
 def cl_power_law_printed(ell, p, q1, nu0):
