@@ -3,7 +3,7 @@ spec by which a comparison declares itself to the registry (:mod:`numerics.valid
 
 A comparison is a function that returns a :class:`Comparison` (measured and expected values, an error, a
 tolerance, a verdict, figures, notes).  Its module declares a :class:`Spec`: its name, what it needs (the stored
-ensembles of :mod:`numerics.validation.ensembles` it reads, or none), the headline keys lifted to the top of the
+ensembles of :mod:`numerics.validation.pipeline` it reads, or none), the headline keys lifted to the top of the
 report, a documented disagreement with a paper if it establishes one, and its problem sizes per scale.
 """
 from __future__ import annotations
@@ -195,7 +195,7 @@ class Spec:
     run : ``(ensembles, figdir, scale, progress) -> Comparison``; ``ensembles`` maps each key of ``ensembles`` to its
         stored ensemble (empty for a comparison that simulates its own setup or needs none)
     kind : "analytic" (kernels against independent numerics, no test particles) or "backtracker"
-    ensembles : keys of :data:`numerics.validation.ensembles.ENSEMBLES` that ``run`` reads
+    ensembles : keys of :data:`numerics.validation.pipeline.ENSEMBLES` that ``run`` reads
     headline : keys of ``Comparison.measured`` lifted to the top of the comparison's results.json entry
     known_disagreement : see :class:`KnownDisagreement`
     sizes : scale -> the comparison's own problem size (for one that simulates its own setup), keyed by :data:`SCALES`
