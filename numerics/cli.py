@@ -16,6 +16,7 @@ from __future__ import annotations
 
 import argparse
 import json
+import os
 import sys
 import time
 from pathlib import Path
@@ -112,8 +113,13 @@ def _cmd_run(args) -> int:
 def _cmd_spectrum(args) -> int:
     from numerics import spectra
 
-    if args.out:
-        Path(args.out).mkdir(parents=True, exist_ok=True)  # an unusable --out fails here, before any work
+    if args.out:  # an unusable --out fails here, before any work and without creating anything
+        out = Path(args.out)
+        base = next(a for a in (out, *out.parents) if a.exists())
+        if not base.is_dir():
+            raise ValueError(f"--out={str(out)!r}: {str(base)!r} exists and is not a directory")
+        if not os.access(base, os.W_OK):
+            raise ValueError(f"--out={str(out)!r}: {str(base)!r} is not writable")
 
     if args.model == "qlt":
         table = spectra.qlt(args.lmax, args.alpha or [50.0], args.kout, args.kin, args.g_out, args.source, args.index,
