@@ -137,6 +137,7 @@ def _cmd_spectrum(args) -> int:
 
 def _cmd_simulate(args) -> int:
     from numerics.backtracking import simreport, simulation
+    from numerics.files import exclusive
 
     if (args.preset is None) == (args.config is None):
         raise ValueError("give exactly one of --preset NAME and --config FILE.toml")
@@ -163,12 +164,17 @@ def _cmd_simulate(args) -> int:
     print(f"aniso simulate: {config.name}, {config.realizations} realizations x {12 * config.nside ** 2} particles, "
           f"{len(config.omega_t)} times to Omega T = {config.omega_t[-1]:g}, on {where} -> {results}", flush=True)
     t0 = time.perf_counter()
-    ens = simulation.run_ensemble(config, results, workers=args.workers, dask_address=args.dask, threads=args.threads,
-                                  backend=args.backend, progress=not args.no_progress)
-    seconds = time.perf_counter() - t0
-    print(simreport.table(simreport.write(ens, out, seconds)))
-    print(f"{ens.realizations} realizations stored in {results} ({seconds:.1f} s); figures and summary.json in {out}")
+    with exclusive(results, "--out"):  # the ensemble and its figures: one process at a time
+        ens = simulation.run_ensemble(config, results, workers=args.workers, dask_address=args.dask,
+                                      threads=args.threads, backend=args.backend, progress=not args.no_progress)
+        seconds = time.perf_counter() - t0
+        print(simreport.table(simreport.write(ens, out, seconds)))
+    stored = ens.attrs["stored_realizations"]
+    more = f" (it holds {stored}; the first {ens.realizations} are used)" if stored > ens.realizations else ""
+    print(f"{ens.realizations} realizations stored in {results}{more} ({seconds:.1f} s); figures and summary.json "
+          f"in {out}")
     return 0
+
 
 
 def _cmd_bench(args) -> int:
@@ -267,7 +273,7 @@ def main(argv=None) -> int:
         print(f"aniso: error: {exc}", file=sys.stderr)
         return 2
     except OSError as exc:  # a path that cannot be written (a regular file, read-only, no space left): one line
-        where = f" {exc.filename!r}" if exc.filename else ""
+        where = f" {str(exc.filename)!r}:" if exc.filename else ""
         print(f"aniso: error:{where} {exc.strerror or exc}", file=sys.stderr)
         return 2
     except KeyboardInterrupt:

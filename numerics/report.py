@@ -18,7 +18,7 @@ from pathlib import Path
 
 from tqdm import tqdm
 
-from numerics.files import atomic_directory, swap_in
+from numerics.files import atomic_directory, exclusive, swap_in, write_error
 
 
 def _versions() -> dict:
@@ -74,11 +74,16 @@ def run(out: Path, progress: bool = True, *, scale: str = "quick", data_dir=None
     data_dir = Path(data_dir).resolve() if data_dir is not None else out.parent / "aniso-data"
     if data_dir.exists() and not data_dir.is_dir():
         raise ValueError(f"data_dir={str(data_dir)!r}: exists and is not a directory")
+    with exclusive(out):  # a second run into the same report: InUse (exit 2) before any work
+        return _run_locked(out, scale, data_dir, only, workers, dask_address, threads, backend, progress)
 
+
+def _run_locked(out, scale, data_dir, only, workers, dask_address, threads, backend, progress) -> dict:
     import matplotlib
 
     matplotlib.use("Agg")
     from numerics import codegen
+    from numerics.validation import pipeline, registry
     from theory import registry as derivations
 
     tmp = atomic_directory(out)
@@ -125,6 +130,11 @@ def run(out: Path, progress: bool = True, *, scale: str = "quick", data_dir=None
         (tmp / "summary.md").write_text(_summary_md(results))
         (tmp / "index.html").write_text(_index_html(results))
         swap_in(tmp, out)
+    except OSError as exc:  # e.g. a full disk while the report is assembled: the old report stays, the new one goes
+        shutil.rmtree(tmp, ignore_errors=True)
+        if exc.filename and str(exc.filename).startswith(str(tmp)):
+            raise write_error(exc, out) from None  # name the report, not its temporary
+        raise
     except BaseException:
         shutil.rmtree(tmp, ignore_errors=True)
         raise

@@ -13,7 +13,7 @@ from pathlib import Path
 
 import numpy as np
 
-from numerics.files import atomic_write
+from numerics.files import atomic_write_all
 
 __all__ = ["SpectrumTable", "relative_diffusion", "hierarchy", "qlt"]
 
@@ -39,7 +39,7 @@ class SpectrumTable:
         return "\n".join(rows + self.notes)
 
     def write(self, out) -> tuple[Path, Path]:
-        """``out/<stem>.csv`` (l and every column) and ``out/<stem>.png``, each written atomically."""
+        """``out/<stem>.csv`` (l and every column) and ``out/<stem>.png``, both or neither (numerics.files)."""
         import matplotlib
 
         matplotlib.use("Agg")
@@ -48,8 +48,6 @@ class SpectrumTable:
         out = Path(out)
         names = list(self.columns)
         table = np.column_stack([self.ells] + [self.columns[n] for n in names])
-        csv = atomic_write(out / f"{self.stem}.csv", lambda tmp: np.savetxt(
-            tmp, table, delimiter=",", header="l," + ",".join(names), comments="", fmt=["%d"] + ["%.12e"] * len(names)))
         fig, axes = plt.subplots(1, len(self.panels), figsize=(6 * len(self.panels), 4.5), squeeze=False)
         for ax, (panel_title, shown) in zip(axes[0], self.panels):
             for n in shown:
@@ -63,8 +61,14 @@ class SpectrumTable:
             ax.legend(fontsize=8)
         fig.suptitle(self.title, fontsize=8)
         fig.tight_layout()
-        png = atomic_write(out / f"{self.stem}.png", lambda tmp: fig.savefig(tmp, dpi=120, format="png"))
-        plt.close(fig)
+        try:
+            csv, png = atomic_write_all({  # both or neither
+                out / f"{self.stem}.csv": lambda tmp: np.savetxt(
+                    tmp, table, delimiter=",", header="l," + ",".join(names), comments="",
+                    fmt=["%d"] + ["%.12e"] * len(names)),
+                out / f"{self.stem}.png": lambda tmp: fig.savefig(tmp, dpi=120, format="png")})
+        finally:
+            plt.close(fig)
         return csv, png
 
 

@@ -181,19 +181,20 @@ def _finish(fig, path):
 
 def write(ens, out, seconds: float | None = None) -> dict:
     """Write ``summary.json`` (:func:`summary`, with ``seconds``) and the four figures (evolution, spectrum, sky map,
-    diffusion) of ``ens`` into ``out``, each file atomically; returns the summary."""
+    diffusion) of ``ens`` into ``out``, all five or none; returns the summary."""
     import json
     from pathlib import Path
 
-    from numerics.files import atomic_write
+    from numerics.files import atomic_write_all
 
     out = Path(out)
     summ = summary(ens)
     summ["seconds"] = seconds
-    atomic_write(out / "summary.json", lambda tmp: Path(tmp).write_text(json.dumps(summ, indent=2)))
+    writers = {out / "summary.json": lambda tmp: Path(tmp).write_text(json.dumps(summ, indent=2))}
     for name, plot in (("evolution.png", plot_evolution), ("spectrum.png", plot_spectrum), ("skymap.png", plot_skymap),
                        ("diffusion.png", plot_diffusion)):
-        atomic_write(out / name, lambda tmp, plot=plot: plot(ens, tmp))
+        writers[out / name] = lambda tmp, plot=plot: plot(ens, tmp)
+    atomic_write_all(writers)  # all five or none (a full disk leaves the previous ones)
     return summ
 
 

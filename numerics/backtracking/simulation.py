@@ -103,12 +103,22 @@ def run_ensemble(config: SimulationConfig, out, *, workers=None, dask_address=No
     workers one thread each, or pass ``threads`` numba threads per task).  The
     numbers are the same either way (seeding per realization, fixed particle blocks).
 
-    Returns the :class:`numerics.backtracking.storage.Ensemble` read back from ``out``.
+    Returns the :class:`numerics.backtracking.storage.Ensemble` read back from ``out`` as ``config`` asks
+    (storage.read with config: its reporting settings and its first ``config.realizations`` realizations, where
+    ``out`` holds more).  One process at a time runs into ``out``: another gets numerics.files.InUse (a
+    ValueError) before any work.
     """
-    from numerics.backtracking import storage
+    from numerics.files import exclusive
 
     workers, threads, backend = check_run_arguments(config, workers=workers, dask_address=dask_address,
                                                      threads=threads, backend=backend)
+    with exclusive(out):  # a second process on the same file: InUse (exit 2), not the same work done twice
+        return _run_locked(config, out, workers, dask_address, threads, backend, progress)
+
+
+def _run_locked(config, out, workers, dask_address, threads, backend, progress):
+    from numerics.backtracking import storage
+
     journal = storage.Journal(out, config)  # refuses a foreign/corrupt/mismatched file before any work
     missing = [i for i in range(config.realizations) if i not in journal.done]
     if missing:
@@ -125,7 +135,7 @@ def run_ensemble(config: SimulationConfig, out, *, workers=None, dask_address=No
             if bar is not None:
                 bar.close()
     journal.consolidate()
-    return storage.read(out)
+    return storage.read(out, config=config)
 
 
 def _bar(progress, total, config):

@@ -12,13 +12,18 @@ Layout of a results file (``format = "aniso-simulation"``, ``format_version = 1`
 
 While a run is going, each finished realization is written to ``<file>.parts/rNNNNNN.h5``
 (to a temporary name first, then renamed, so a part is complete or absent).  At the end the
-stored and new realizations are written to ``<file>.tmp`` and renamed over ``<file>``; the
+stored and new realizations are written to a temporary beside ``<file>`` and renamed over it; the
 journal is removed.  Nothing is pickled.
+
+HDF5 never writes to the disk here: each file is assembled in memory and its bytes are written with
+:func:`numerics.files.write_bytes`, so a full disk is one OSError naming the file, with nothing half-written
+(HDF5 itself, on ENOSPC, cascades errors through its object destructors and can end the process with SIGSEGV).
+One process at a time writes an output file (:func:`numerics.files.exclusive`).
 """
 from __future__ import annotations
 
+import io
 import json
-import os
 import platform
 import shutil
 import time
@@ -51,6 +56,14 @@ def _versions() -> str:
         except md.PackageNotFoundError:
             out[pkg] = "not installed"
     return json.dumps(out, sort_keys=True)
+
+
+def _image(fill) -> bytes:
+    """The bytes of an HDF5 file built in memory by ``fill(fh)``."""
+    buf = io.BytesIO()
+    with _h5py().File(buf, "w") as fh:
+        fill(fh)
+    return buf.getvalue()
 
 
 def _dataset(fh, key: str, data) -> None:
@@ -97,8 +110,6 @@ class Journal:
                 for i in np.asarray(fh["index"]):
                     self.done[int(i)] = "file"
         if self.parts.exists():
-            for tmp in self.parts.glob("*.tmp"):
-                tmp.unlink()
             for part in sorted(self.parts.glob("r*.h5")):
                 with _open_checked(part, PART_FORMAT, "journal entry") as fh:
                     self._check_hash(fh, part)
@@ -112,19 +123,25 @@ class Journal:
 
     def add(self, result: dict) -> None:
         """Write one realization to the journal atomically."""
-        h5py = _h5py()
+        from numerics.files import write_bytes
+
         index = int(result["index"])
-        self.parts.mkdir(parents=True, exist_ok=True)
         final = self.parts / f"r{index:06d}.h5"
-        tmp = self.parts / f"r{index:06d}.h5.{os.getpid()}.tmp"
-        with h5py.File(tmp, "w") as fh:
+
+        def fill(fh):
             fh.attrs["format"] = PART_FORMAT
             fh.attrs["format_version"] = FORMAT_VERSION
             fh.attrs["physics_hash"] = self.hash
             fh.attrs["index"] = index
             for key, value in result.items():
                 _dataset(fh, key, value)
-        os.replace(tmp, final)
+
+        try:
+            write_bytes(final, _image(fill))
+        except BaseException:
+            if self.parts.is_dir() and not any(self.parts.iterdir()):
+                self.parts.rmdir()  # a failed first write leaves no empty journal behind
+            raise
         self.done.setdefault(index, str(final))
 
     def consolidate(self) -> None:
@@ -149,8 +166,8 @@ class Journal:
                 else:
                     with h5py.File(src, "r") as fh:
                         rows[i] = {k: np.asarray(fh[k]) for k in fh}
-            tmp = Path(str(self.out) + f".{os.getpid()}.tmp")
-            with h5py.File(tmp, "w") as fh:
+
+            def fill(fh):
                 fh.attrs["format"] = FORMAT
                 fh.attrs["format_version"] = FORMAT_VERSION
                 fh.attrs["config"] = json.dumps(self.config.to_dict(), sort_keys=True)
@@ -169,10 +186,13 @@ class Journal:
                     if key in ("times", "index"):
                         continue
                     _dataset(fh, key, np.stack([np.asarray(rows[i][key]) for i in order]))
+            image = _image(fill)
         finally:
             if old is not None:
                 old.close()
-        os.replace(tmp, self.out)
+        from numerics.files import write_bytes
+
+        write_bytes(self.out, image)
         shutil.rmtree(self.parts, ignore_errors=True)
 
 
@@ -193,6 +213,7 @@ class Ensemble:
     cross_cl: np.ndarray
     moments: np.ndarray
     means: np.ndarray
+    rows: int | None = None  # the leading rows of the file in use (None: all)
 
     @property
     def realizations(self) -> int:
@@ -206,11 +227,13 @@ class Ensemble:
         """The stored X = (r, p) maps, (R, K, 6, Npix) float32 (optionally only the time indices ``times``)."""
         with _h5py().File(self.path, "r") as fh:
             ds = fh["maps"]
-            return np.asarray(ds) if times is None else np.asarray(ds[:, times])
+            return np.asarray(ds[:self.rows]) if times is None else np.asarray(ds[:self.rows, times])
 
     def dataset(self, name) -> np.ndarray:
+        """A stored dataset; a per-realization one restricted to the realizations in use."""
         with _h5py().File(self.path, "r") as fh:
-            return np.asarray(fh[name])
+            per = name.startswith(_PER) or name in _PER_KEYS or name in ("index", "spawn_key")
+            return np.asarray(fh[name][:self.rows] if per else fh[name])
 
     def spectrum(self, *, gradient=None, K=None, dipole=None, standard=True):
         """The ensemble spectrum (numerics.backtracking.skymaps.ensemble_spectrum) for the gradient ansatz
@@ -230,11 +253,31 @@ class Ensemble:
         return skymaps.running_diffusion(self.moments, self.times, self.means)
 
 
-def read(path) -> Ensemble:
-    """Read a results file written by numerics.backtracking.simulation.run_ensemble (ValueError if it is not one)."""
+def read(path, config=None) -> Ensemble:
+    """Read a results file written by numerics.backtracking.simulation.run_ensemble (ValueError if it is not one).
+
+    With ``config`` (a SimulationConfig of the same physics; ValueError otherwise) the ensemble is read as that
+    configuration asks: its reporting settings (``name``, ``gradients``, ``fick``: post-processing, outside the
+    physics hash) and its first ``config.realizations`` realizations, even where the file holds more.
+    """
+    ens = _read(Path(path))
+    if config is None:
+        return ens
+    if config.physics_hash() != ens.config.physics_hash():
+        raise ValueError(f"results={str(path)!r}: holds another configuration (physics hash "
+                         f"{ens.config.physics_hash()[:12]} != {config.physics_hash()[:12]})")
+    n = int(np.searchsorted(ens.index, config.realizations))  # index is ascending: the first n stored
+    if n < config.realizations:
+        raise ValueError(f"results={str(path)!r}: holds {n} of the first {config.realizations} realizations asked for; "
+                         "run the ensemble to complete it")
+    ens.config, ens.rows = config, n
+    ens.index, ens.cross_cl, ens.moments, ens.means = ens.index[:n], ens.cross_cl[:n], ens.moments[:n], ens.means[:n]
+    return ens
+
+
+def _read(path: Path) -> Ensemble:
     from numerics.backtracking.config import config_from_dict
 
-    path = Path(path)
     if not path.exists():
         raise ValueError(f"results={str(path)!r}: no such file")
     with _open_checked(path, FORMAT, "results") as fh:
@@ -244,6 +287,7 @@ def read(path) -> Ensemble:
         try:  # a damaged file: a missing dataset or attribute, a checksum or decompression failure
             config = config_from_dict(json.loads(fh.attrs["config"]))
             attrs = {k: (v.item() if hasattr(v, "item") else v) for k, v in fh.attrs.items()}
+            attrs["stored_realizations"] = int(fh["index"].shape[0])
             return Ensemble(path=path, config=config, attrs=attrs, index=np.asarray(fh["index"]),
                             times=np.asarray(fh["times"]), directions=np.asarray(fh["directions"]),
                             cross_cl=np.asarray(fh["cross_cl"]), moments=np.asarray(fh["moments"]),

@@ -90,6 +90,8 @@ def load_or_simulate(name: str, scale: str, data_dir, *, workers=None, dask_addr
         if ens.config.physics_hash() != config.physics_hash():
             raise ValueError(f"{path}: holds another configuration; move it away or use another --data directory")
         reused = ens.realizations >= config.realizations
+        if reused:  # its first config.realizations fields: the numbers do not depend on what else was run before
+            ens = storage.read(path, config=config)
     if not reused:
         path.parent.mkdir(parents=True, exist_ok=True)
         ens = simulation.run_ensemble(config, path, workers=workers, dask_address=dask_address, threads=threads,
