@@ -177,7 +177,7 @@ def _uniformization(taus, n, x_max, tol):  # pragma: no cover - compiled
         dt = taus[j] - t
         if dt > 0.0:
             xt = c * dt
-            nsub = int(np.ceil(xt / x_max))
+            nsub = max(1, int(np.ceil(xt / x_max)))  # xt / x_max underflows to 0 for a subnormal dt
             x = xt / nsub
             for _ in range(nsub):
                 if not _uniform_step(y, t_buf, s_buf, q, x, tol):

@@ -2,10 +2,20 @@
 
 Every check raises ``ValueError`` naming the parameter, the offending value and the
 allowed range, before any work starts.
+
+Magnitudes: a real input is finite and at most :data:`HUGE` in magnitude, and a quantity that must be positive
+is at least :data:`TINY`.  No physical input in the workbench's units comes near either bound, and inside them the
+kernels' products and quotients of a few inputs stay inside float64 (1e-308 .. 1.8e308), so a result is a number,
+never an overflow to inf or a 0/0 (hostile-input property tests, tests/reliability/test_properties.py).
 """
 from __future__ import annotations
 
 import numpy as np
+
+#: largest magnitude of any real input
+HUGE = 1e100
+#: smallest value of an input that must be positive
+TINY = 1e-100
 
 
 def show(value) -> str:
@@ -17,32 +27,46 @@ def show(value) -> str:
     return f"array of shape {arr.shape}"
 
 
-def finite(name: str, value, *, allow_complex: bool = False) -> np.ndarray:
-    """``value`` as a float (or complex) array with only finite entries."""
+def _single(name: str, value, arr: np.ndarray):
+    """``arr`` as a Python float, or ValueError if ``value`` is not a single number."""
+    if arr.ndim != 0:
+        raise ValueError(f"{name}={show(value)}: expected a single number, not an array of shape {arr.shape}")
+    return float(arr)
+
+
+def finite(name: str, value, *, allow_complex: bool = False, single: bool = False):
+    """``value`` as a float (or complex) array with only finite entries (``single``: a Python float, and an array
+    is refused)."""
+    if isinstance(value, (str, bytes)):
+        raise ValueError(f"{name}={value!r}: expected a real number or array of real numbers, not text")
     try:
         arr = np.asarray(value, dtype=complex if allow_complex else float)
     except (TypeError, ValueError):
         raise ValueError(f"{name}={value!r}: expected a real number or array of real numbers") from None
+    if single:
+        _single(name, value, arr)
     if not np.all(np.isfinite(arr)):
         bad = arr[~np.isfinite(arr)] if arr.ndim else arr
         raise ValueError(f"{name}={show(value)}: must be finite (found {show(bad)})")
-    return arr
+    if np.any(np.abs(arr) > HUGE):
+        raise ValueError(f"{name}={show(value)}: magnitude above {HUGE:g} (allowed range [-{HUGE:g}, {HUGE:g}])")
+    return float(arr) if single else arr
 
 
-def positive(name: str, value) -> np.ndarray:
-    arr = finite(name, value)
-    if np.any(arr <= 0):
-        raise ValueError(f"{name}={show(value)}: must be > 0 (allowed range (0, inf))")
-    return arr
+def positive(name: str, value, *, single: bool = False):
+    arr = np.asarray(finite(name, value, single=single))
+    if np.any(arr < TINY):
+        raise ValueError(f"{name}={show(value)}: must be > 0 (allowed range [{TINY:g}, {HUGE:g}])")
+    return float(arr) if single else arr
 
 
-def in_range(name: str, value, low: float, high: float, *, closed: bool = True, unit: str = "") -> np.ndarray:
-    arr = finite(name, value)
+def in_range(name: str, value, low: float, high: float, *, closed: bool = True, unit: str = "", single: bool = False):
+    arr = np.asarray(finite(name, value, single=single))
     ok = (arr >= low) & (arr <= high) if closed else (arr > low) & (arr < high)
     if not np.all(ok):
         lb, rb = ("[", "]") if closed else ("(", ")")
         raise ValueError(f"{name}={show(value)}: outside the allowed range {lb}{low}, {high}{rb}{unit}")
-    return arr
+    return float(arr) if single else arr
 
 
 def vectors(name: str, value) -> np.ndarray:
@@ -74,6 +98,13 @@ def choice(name: str, value, options) -> str:
     if value not in options:
         raise ValueError(f"{name}={value!r}: must be one of {', '.join(map(repr, options))}")
     return value
+
+
+def integer(name: str, value, low: int, high: int) -> int:
+    """A single integer in [low, high] (an array is refused)."""
+    if np.ndim(value) != 0:
+        raise ValueError(f"{name}={show(value)}: expected a single integer in [{low}, {high}]")
+    return int(integers(name, value, low, high))
 
 
 def integers(name: str, value, low: int, high: int) -> np.ndarray:

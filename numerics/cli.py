@@ -237,7 +237,7 @@ def main(argv=None) -> int:
                    help=f"hierarchy: time t >= 0 with nu t <= {hierarchy.TAU_MAX:g} (repeatable; default 2)")
     p.add_argument("--nu", type=float, default=1.0, help="hierarchy: rate scale nu > 0 (default 1)")
     p.add_argument("--alpha", type=float, action="append",
-                   help=f"qlt: alpha = k_in dT in (0, {qlt.ALPHA_MAX:g}] (repeatable; default 50)")
+                   help=f"qlt: alpha = k_in dT in [{qlt.ALPHA_MIN:g}, {qlt.ALPHA_MAX:g}] (repeatable; default 50)")
     p.add_argument("--kout", type=float, default=1.0, help="qlt: outer wavenumber k_out > 0 (default 1)")
     p.add_argument("--kin", type=float, help="qlt: inner wavenumber k_in > k_out (default: the limit k_in -> inf)")
     p.add_argument("--g-out", dest="g_out", type=float, default=1.0, help="qlt: white-noise level g_out > 0 (default 1)")

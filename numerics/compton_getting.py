@@ -91,10 +91,10 @@ def motion_dipole(speed_km_s, l_deg, b_deg, spectral_index=2.7) -> dict:
     """
     import healpy as hp
 
-    v = check.in_range("speed_km_s", speed_km_s, 0.0, C_KM_S, closed=False)
-    l = check.finite("l_deg", l_deg)
-    b = check.in_range("b_deg", b_deg, -90.0, 90.0)
-    g = _index(spectral_index)
+    v = check.in_range("speed_km_s", speed_km_s, 0.0, C_KM_S, closed=False, single=True)
+    l = check.finite("l_deg", l_deg, single=True)
+    b = check.in_range("b_deg", b_deg, -90.0, 90.0, single=True)
+    g = check.in_range("spectral_index", spectral_index, 0.0, 10.0, single=True)
     rot = hp.Rotator(coord=["G", "C"])
     n_gal = hp.ang2vec(float(l), float(b), lonlat=True)
     n_eq = np.asarray(rot(n_gal))

@@ -78,10 +78,12 @@ def nu_perp(nu, omega) -> np.ndarray:
 
 
 def nu_axial(nu, omega) -> np.ndarray:
-    """Axial BGK rate omega + nu^2/omega (review eq. (53)); ``omega`` must be non-zero."""
+    """Axial BGK rate omega + nu^2/omega (review eq. (53)); ``|omega|`` must be at least 1e-100 (it is infinite at
+    omega = 0)."""
     omega = check.finite("omega", omega)
-    if np.any(omega == 0):
-        raise ValueError(f"omega={omega!r}: must be non-zero (nu_A is infinite at omega = 0)")
+    if np.any(np.abs(omega) < check.TINY):
+        raise ValueError(f"omega={check.show(omega)}: |omega| must be at least {check.TINY:g} (nu_A is infinite at "
+                         f"omega = 0; allowed range [{check.TINY:g}, {check.HUGE:g}] in magnitude)")
     return _k.nu_axial(check.positive("nu", nu), omega)
 
 

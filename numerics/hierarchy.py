@@ -84,9 +84,9 @@ def cl(ell, t, nu=1.0, c1=1.0):
 
 def spectrum(lmax, t, nu=1.0, c1=1.0) -> np.ndarray:
     """<C_l>(t) for l = 1..lmax at every time in ``t``: an array of shape (len(t), lmax)."""
-    lmax = int(check.integers("lmax", lmax, 1, LMAX))
+    lmax = check.integer("lmax", lmax, 1, LMAX)
     tau = np.atleast_1d(_times(t, nu)).astype(float)
-    c1 = float(check.positive("c1", c1))
+    c1 = check.positive("c1", c1, single=True)
     ells = np.arange(1, lmax + 1)
     return 3.0 * c1 * _evaluator().hierarchy_y(lmax, tau) / (2 * ells + 1)
 

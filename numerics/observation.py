@@ -33,6 +33,11 @@ def alm_from_dipole(delta) -> tuple[np.ndarray, np.ndarray]:
     return a11, a10
 
 
+#: Smallest theta_max of :func:`east_west_step`: the uniform-acceptance formula subtracts nearly equal numbers for
+#: small angles (relative error ~ 1e-16/theta^2: 3e-10 at 0.1 deg) and is 0/0 as theta -> 0.
+THETA_MIN_DEG = 0.1
+
+
 def east_west_step(theta_max_deg, acceptance=None) -> np.ndarray:
     """Effective right-ascension step Delta alpha (rad) of the East-West method, review eq. (23).
 
@@ -40,7 +45,10 @@ def east_west_step(theta_max_deg, acceptance=None) -> np.ndarray:
     acceptance out to ``theta_max_deg`` (generated kernel).  A callable is integrated with
     ``scipy.integrate.quad``.
     """
-    tmax = check.in_range("theta_max_deg", theta_max_deg, 0.0, 90.0, closed=False, unit=" deg")
+    tmax = check.finite("theta_max_deg", theta_max_deg)
+    if np.any(tmax < THETA_MIN_DEG) or np.any(tmax >= 90.0):
+        raise ValueError(f"theta_max_deg={check.show(theta_max_deg)}: outside the allowed range [{THETA_MIN_DEG:g}, 90) "
+                         "deg")
     if acceptance is None:
         return _k.east_west_step_uniform(np.radians(tmax))
     if not callable(acceptance):

@@ -101,13 +101,16 @@ def band_weight_moments(kmax, dec_min_deg, dec_max_deg) -> np.ndarray:
     >>> np.round(b, 12).tolist()
     [3.544907701811, 0.0, 0.0]
     """
-    kmax = int(check.integers("kmax", kmax, 0, 2 * LMAX))
+    kmax = check.integer("kmax", kmax, 0, 2 * LMAX)
     return _moments(kmax, *_band(dec_min_deg, dec_max_deg))
 
 
 def _validate(lmax, m, dec_min_deg, dec_max_deg):
-    lmax = int(check.integers("lmax", lmax, 0, LMAX))
-    m = None if m is None else int(check.integers("m", m, -lmax, lmax))
+    lmax = check.integer("lmax", lmax, 0, LMAX)
+    if m is not None:
+        m = check.integer("m", m, -LMAX, LMAX)
+        if abs(m) > lmax:
+            raise ValueError(f"m={m}: |m| must be at most lmax={lmax}")
     s1, s2 = _band(dec_min_deg, dec_max_deg)
     return lmax, m, s1, s2
 
@@ -169,6 +172,8 @@ def coupling(lmax, m, dec_min_deg, dec_max_deg) -> np.ndarray:
     >>> bool(np.isclose(coupling(1, 1, -10, 70)[1, 1], (3 * (s2 - s1) + s1**3 - s2**3) / 4, rtol=1e-14))
     True
     """
+    if m is None:
+        raise ValueError("m=None: expected an integer with |m| <= lmax")
     lmax, m, s1, s2 = _validate(lmax, m, dec_min_deg, dec_max_deg)
     return _coupling(lmax, m, _moments(2 * lmax, s1, s2))
 
@@ -200,4 +205,8 @@ def transfer(lmax, dec_min_deg, dec_max_deg) -> np.ndarray:
     S = _pair_sums(lmax, 0, np.stack([b * np.sqrt((2 * k + 1) / (4 * np.pi)), b ** 2], axis=1))
     two_l = 2 * np.arange(lmax + 1) + 1
     T0 = np.sqrt(two_l[:, None] * two_l[None, :]) * S[:, :, 0]
-    return two_l[None, :] / (4 * np.pi) * S[:, :, 1] - T0 ** 2 / two_l[:, None]
+    M = two_l[None, :] / (4 * np.pi) * S[:, :, 1] - T0 ** 2 / two_l[:, None]
+    # a sum of squares computed as a difference: where it cancels to within rounding (row and column 0 exactly,
+    # small entries nearly) the difference can come out ~ -1e-17; the value is 0 to that precision, never negative
+    M[0, :] = M[:, 0] = 0.0
+    return np.maximum(M, 0.0)

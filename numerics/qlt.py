@@ -45,15 +45,15 @@ from __future__ import annotations
 import functools
 
 import numpy as np
-from scipy.special import roots_legendre
+from scipy.special import gammaln, roots_legendre
 
 from numerics import _validate as check
 from numerics.kernels import qlt as _k
 from numerics.wigner import wigner_3j_zero, wigner_6j
 
 __all__ = ["Spectrum", "lambda_l", "kappa", "mixing_matrices", "transition_matrix", "steady_state",
-           "steady_state_from_rates", "g_out_from_rms", "j_integral", "clear_caches", "check_lmax", "LMAX", "ELL_MAX", "ALPHA_MAX",
-           "INDEX_MAX"]
+           "steady_state_from_rates", "g_out_from_rms", "j_integral", "clear_caches", "check_lmax", "LMAX", "ELL_MAX",
+           "ALPHA_MAX", "ALPHA_MIN", "INDEX_MAX"]
 
 #: Largest lmax of the transition matrix and the steady state.
 LMAX = 128
@@ -61,6 +61,9 @@ LMAX = 128
 ELL_MAX = 2 * LMAX
 #: Largest alpha = k_in dT (the quadrature grows linearly with alpha).
 ALPHA_MAX = 1.0e3
+#: Smallest alpha = k_in dT: below it Lambda_l ~ alpha^(2l+...) cancels to rounding in the quadrature (at 1e-16 it
+#: came out negative) and the steady state's dipole ~ 1/alpha^3 leaves float64.
+ALPHA_MIN = 1.0e-8
 #: Largest |index| of :meth:`Spectrum.power_law`.
 INDEX_MAX = 10.0
 
@@ -81,12 +84,21 @@ def g_out_from_rms(omega_rms, k_out, k_in):
 
 def _band(k_out, k_in, allow_infinite=False):
     k_out = check.positive("k_out", k_out)
+    if k_out.size == 0:
+        raise ValueError("k_out=[]: expected a number or a non-empty array")
     if np.ndim(k_out) == 0:
         k_out = float(k_out)
     given = k_in
-    k_in = np.asarray(k_in, dtype=float) if allow_infinite else check.positive("k_in", k_in)
-    if allow_infinite and (np.isnan(k_in).any() or np.any(k_in <= 0)):
-        raise ValueError(f"k_in={check.show(given)}: must be > k_out (allowed range (k_out, inf], inf = the paper's limit)")
+    if allow_infinite and isinstance(k_in, (float, np.floating)) and np.isposinf(k_in):
+        k_in = np.asarray(np.inf)  # the paper's limit k_in -> inf
+    elif allow_infinite:
+        try:
+            k_in = check.positive("k_in", k_in)
+        except ValueError:
+            raise ValueError(f"k_in={check.show(given)}: must be > k_out "
+                             f"(allowed range (k_out, {check.HUGE:g}] or inf, the paper's limit)") from None
+    else:
+        k_in = check.positive("k_in", k_in)
     if np.any(k_in <= k_out):
         raise ValueError(f"k_in={check.show(given)}: must be > k_out = {check.show(k_out)} "
                          "(allowed range (k_out, inf))")
@@ -168,12 +180,17 @@ def j_integral(lmax: int, x) -> np.ndarray:
     >>> bool(abs(j_integral(2, [2.5])[0, 0] - sici(2.5)[0]) < 1e-14)
     True
     """
-    lmax = int(check.integers("lmax", lmax, 0, ELL_MAX + 2))
+    lmax = check.integer("lmax", lmax, 0, ELL_MAX + 2)
     x = check.finite("x", x).ravel()
     if np.any(x < 0) or np.any(x > ALPHA_MAX):
         raise ValueError(f"x={check.show(x)}: outside the allowed range [0, {ALPHA_MAX:g}]")
     out = np.zeros((lmax + 1, x.size))
-    pos = x > 0
+    small = (x > 0) & (x < 1e-8)  # the leading term x^(l+1)/((l+1)(2l+1)!!), exact to O(x^2) < 1e-16 relative
+    if small.any():
+        ell = np.arange(lmax + 1)[:, None]
+        log_dfact = gammaln(2 * ell + 2) - ell * np.log(2.0) - gammaln(ell + 1)  # ln (2l+1)!!
+        out[:, small] = np.exp((ell + 1) * np.log(x[small])[None, :] - np.log(ell + 1.0) - log_dfact)
+    pos = x >= 1e-8  # (the recurrences of the table overflow for tiny x)
     if pos.any():
         xp = x[pos]
         xmax = float(xp.max())
@@ -190,12 +207,12 @@ _PROBE = 513  # points at which a callable g is checked before any work
 
 def _check_band(k_out, k_in):
     """Validated finite band 0 < k_out < k_in (floats)."""
-    k_out = float(check.positive("k_out", k_out)) if np.ndim(k_out) == 0 else None
+    k_out = check.positive("k_out", k_out, single=True) if np.ndim(k_out) == 0 else None
     if k_out is None:
         raise ValueError("k_out: must be a single number")
     if np.ndim(k_in) != 0:
         raise ValueError("k_in: must be a single number")
-    k_in = float(check.positive("k_in", k_in))
+    k_in = check.positive("k_in", k_in, single=True)
     if not k_in > k_out:
         raise ValueError(f"k_in={k_in!r}: must be > k_out = {k_out!r} (allowed range (k_out, inf))")
     return k_out, k_in
@@ -298,7 +315,7 @@ class Spectrum:
         """Band-limited white noise ``g = g_out`` on ``[k_out, k_in]`` (003 Sec. 3; the closed forms of records
         ``qlt.lambda_l`` and ``qlt.kappa``).  ``g_out`` > 0 in 1/length (:func:`g_out_from_rms`)."""
         k_out, k_in = _check_band(k_out, k_in)
-        g_out = float(check.positive("g_out", g_out)) if np.ndim(g_out) == 0 else _scalar_error("g_out")
+        g_out = check.positive("g_out", g_out, single=True) if np.ndim(g_out) == 0 else _scalar_error("g_out")
         return cls._white(k_out, k_in, g_out)
 
     @classmethod
@@ -320,8 +337,8 @@ class Spectrum:
         -5/3 Kolmogorov, -3/2 Kraichnan (the energy per unit k is proportional to g).  ``index`` finite, |index| <= 10.
         Tail and mean square from the generated kernels ``power_law_tail``, ``power_law_mean_square``."""
         k_out, k_in = _check_band(k_out, k_in)
-        index = float(check.in_range("index", index, -INDEX_MAX, INDEX_MAX)) if np.ndim(index) == 0 else _scalar_error("index")
-        g_out = float(check.positive("g_out", g_out)) if np.ndim(g_out) == 0 else _scalar_error("g_out")
+        index = check.in_range("index", index, -INDEX_MAX, INDEX_MAX, single=True) if np.ndim(index) == 0 else _scalar_error("index")
+        g_out = check.positive("g_out", g_out, single=True) if np.ndim(g_out) == 0 else _scalar_error("g_out")
 
         def g(k):
             k = np.asarray(k, float)
@@ -501,10 +518,11 @@ def _dimensionless(lmax_j: int, alpha: float, beta: float) -> tuple[np.ndarray, 
 
 
 def _check_reach(spec: Spectrum, delta_t) -> None:
-    reach = spec.k_in * np.max(delta_t)
-    if reach > ALPHA_MAX:
-        raise ValueError(f"delta_t={check.show(delta_t)}: k_in delta_t = {reach:.4g} exceeds {ALPHA_MAX:g} "
-                         f"(allowed range (0, {ALPHA_MAX / spec.k_in:.4g}] for k_in = {spec.k_in:g})")
+    reach, least = spec.k_in * np.max(delta_t), spec.k_in * np.min(delta_t)
+    if reach > ALPHA_MAX or least < ALPHA_MIN:
+        raise ValueError(f"delta_t={check.show(delta_t)}: k_in delta_t is outside [{ALPHA_MIN:g}, {ALPHA_MAX:g}] "
+                         f"(allowed range [{ALPHA_MIN / spec.k_in:.4g}, {ALPHA_MAX / spec.k_in:.4g}] "
+                         f"for k_in = {spec.k_in:g})")
 
 
 def _scales(delta_t, k_out, k_in, g_out):
@@ -512,9 +530,9 @@ def _scales(delta_t, k_out, k_in, g_out):
     k_out, k_in = _band(k_out, k_in)
     g_out = check.positive("g_out", g_out)
     alpha = k_in * delta_t
-    if np.any(alpha > ALPHA_MAX):
-        raise ValueError(f"delta_t={check.show(delta_t)}: alpha = k_in delta_t = {float(np.max(alpha)):.4g} exceeds "
-                         f"{ALPHA_MAX:g} (allowed range (0, {ALPHA_MAX:g}/k_in])")
+    if np.any(alpha > ALPHA_MAX) or np.any(alpha < ALPHA_MIN):
+        raise ValueError(f"delta_t={check.show(delta_t)}: alpha = k_in delta_t = {float(np.max(alpha)):.4g} is outside "
+                         f"[{ALPHA_MIN:g}, {ALPHA_MAX:g}] (allowed range [{ALPHA_MIN:g}/k_in, {ALPHA_MAX:g}/k_in])")
     return delta_t, k_out, k_in, g_out
 
 
@@ -531,7 +549,7 @@ def lambda_l(ell, delta_t, k_out=None, k_in=None, g_out=1.0, *, spectrum=None):
     Parameters
     ----------
     ell : int or array of int, 0 <= ell <= 256
-    delta_t : float or array, > 0, with k_in delta_t <= 1e3 (a time: units of the length)
+    delta_t : float or array, with 1e-8 <= k_in delta_t <= 1e3 (ALPHA_MIN, ALPHA_MAX) (a time: units of the length)
     k_out, k_in : floats, 0 < k_out < k_in -- the band of a white-noise spectrum (or ``spectrum=``)
     g_out : float, > 0 -- the white-noise level (3.12)
     spectrum : :class:`Spectrum`, optional -- any isotropic spectrum instead of (k_out, k_in, g_out)
@@ -646,10 +664,10 @@ def _mixing_dimensionless(lmax: int, alpha: float, beta: float) -> tuple[np.ndar
 
 
 def _alpha(alpha):
-    """alpha = k_in dT in (0, ALPHA_MAX] (the one bound of the module, used by the CLI too)."""
+    """alpha = k_in dT in [ALPHA_MIN, ALPHA_MAX] (the one bound of the module, used by the CLI too)."""
     a = check.finite("alpha", alpha)
-    if np.any(a <= 0) or np.any(a > ALPHA_MAX):
-        raise ValueError(f"alpha={check.show(alpha)}: outside the allowed range (0, {ALPHA_MAX:g}]")
+    if np.any(a < ALPHA_MIN) or np.any(a > ALPHA_MAX):
+        raise ValueError(f"alpha={check.show(alpha)}: outside the allowed range [{ALPHA_MIN:g}, {ALPHA_MAX:g}]")
     return a
 
 
@@ -661,7 +679,7 @@ def clear_caches() -> None:
 
 def check_lmax(lmax) -> int:
     """``lmax`` of the transition matrix and the steady state, checked: an integer in [2, LMAX]."""
-    return int(check.integers("lmax", lmax, 2, LMAX))
+    return check.integer("lmax", lmax, 2, LMAX)
 
 
 def mixing_matrices(lmax, delta_t, k_out=None, k_in=None, g_out=1.0, *, spectrum=None) -> dict[str, np.ndarray]:
@@ -675,7 +693,7 @@ def mixing_matrices(lmax, delta_t, k_out=None, k_in=None, g_out=1.0, *, spectrum
     spec = _as_spectrum(spectrum, k_out, k_in, g_out)
     if np.ndim(delta_t) or np.ndim(g_out):
         raise ValueError("mixing_matrices: delta_t and g_out must be scalars")
-    dt = float(check.positive("delta_t", delta_t))
+    dt = check.positive("delta_t", delta_t, single=True)
     _check_reach(spec, dt)
     m1a, m1c0, m1c2 = _assemble(lmax, *_integrals(spec, dt, 2 * lmax))
     return {"1a": m1a, "1c0": m1c0, "1c2": m1c2}
@@ -710,7 +728,7 @@ def steady_state_from_rates(A, source=1.0, closure="conservative") -> np.ndarray
     A = check.finite("A", A)
     if A.ndim != 2 or A.shape[0] != A.shape[1] or A.shape[0] < 3:
         raise ValueError(f"A=array of shape {A.shape}: expected a square matrix with at least 3 rows (l = 0..2)")
-    source = float(check.positive("source", source)) if np.ndim(source) == 0 else _scalar_error("source")
+    source = check.positive("source", source, single=True) if np.ndim(source) == 0 else _scalar_error("source")
     check.choice("closure", closure, ("conservative", "absorbing"))
     return _solve_steady(A, source, closure, "A")
 
@@ -740,13 +758,13 @@ def steady_state(lmax, alpha=None, k_out=None, k_in=None, g_out=1.0, source=1.0,
     Parameters
     ----------
     lmax : int, 2 <= lmax <= 128
-    alpha : float, 0 < alpha <= 1e3 -- k_in dT (white noise; with ``spectrum=`` it means delta_t = alpha/k_in)
+    alpha : float, ALPHA_MIN = 1e-8 <= alpha <= 1e3 -- k_in dT (white noise; with ``spectrum=`` it means delta_t = alpha/k_in)
     k_out, k_in : the white-noise band, 0 < k_out < k_in; ``k_in = inf`` is the paper's limit (k_out dT -> 0)
     g_out : float, > 0 -- the spectral level; C scales as source/g_out
     source : float, > 0 -- ``s = (8 pi/3) K |grad f|^2`` of (3.7) (corrected; the print has 8 pi/9, see the errata)
     closure : ``"conservative"`` (default) or ``"absorbing"`` -- how the couplings to l > lmax are truncated
     spectrum : :class:`Spectrum`, optional -- any isotropic spectrum instead of (k_out, k_in, g_out); then give
-        ``delta_t`` (> 0, k_in delta_t <= 1e3) or ``alpha``, and C is in units of source x time
+        ``delta_t`` (1e-8 <= k_in delta_t <= 1e3) or ``alpha``, and C is in units of source x time
 
     The monopole is not stationary (it grows at dC_0/dt = 3 source).
 
@@ -763,7 +781,7 @@ def steady_state(lmax, alpha=None, k_out=None, k_in=None, g_out=1.0, source=1.0,
     (0.054293, True)
     """
     lmax = check_lmax(lmax)
-    source = float(check.positive("source", source)) if np.ndim(source) == 0 else _scalar_error("source")
+    source = check.positive("source", source, single=True) if np.ndim(source) == 0 else _scalar_error("source")
     check.choice("closure", closure, ("conservative", "absorbing"))
     if spectrum is not None:
         spec = _as_spectrum(spectrum, k_out, k_in, g_out)
@@ -775,7 +793,7 @@ def steady_state(lmax, alpha=None, k_out=None, k_in=None, g_out=1.0, source=1.0,
             delta_t = float(_alpha(alpha)) / spec.k_in
         elif np.ndim(delta_t):
             _scalar_error("delta_t")
-        dt = float(check.positive("delta_t", delta_t))
+        dt = check.positive("delta_t", delta_t, single=True)
         _check_reach(spec, dt)
         m1a, m1c0, m1c2 = _assemble(lmax, *_integrals(spec, dt, 2 * lmax))
         return _solve_steady(-(2 * m1a + m1c0 + m1c2) / dt, source, closure, f"delta_t={dt:g}")
@@ -786,7 +804,7 @@ def steady_state(lmax, alpha=None, k_out=None, k_in=None, g_out=1.0, source=1.0,
     if alpha is None:
         raise ValueError(f"alpha={check.show(given)}: must be a single number (call once per alpha)")
     k_out, k_in = _band(k_out, k_in, allow_infinite=True)
-    g_out = float(check.positive("g_out", g_out))
+    g_out = check.positive("g_out", g_out, single=True)
     beta = 0.0 if np.isinf(k_in) else alpha * float(k_out) / float(k_in)
     m1a, m1c0, m1c2 = _mixing_dimensionless(lmax, alpha, beta)
     return _solve_steady(-g_out * (2 * m1a + m1c0 + m1c2), source, closure, f"alpha={alpha:g}")

@@ -224,8 +224,8 @@ def galerkin(lmax, p) -> tuple[np.ndarray, float]:
     for name, value in (("lmax", lmax), ("p", p)):
         if np.ndim(value) != 0:
             raise ValueError(f"{name}={check.show(value)}: expected a scalar")
-    lmax = int(check.integers("lmax", lmax, 1, LMAX_SOLVE * 4))
-    p = float(check.in_range("p", p, 0.0, 1.0, closed=False))
+    lmax = check.integer("lmax", lmax, 1, LMAX_SOLVE * 4)
+    p = check.in_range("p", p, 0.0, 1.0, closed=False, single=True)
     x, w = roots_jacobi(lmax + 2, p, 0.0)
     ks = np.arange(1, lmax + 1)
     P = eval_legendre(ks[:, None], x[None, :])
@@ -249,8 +249,8 @@ def solve(nu_r, lmax, q1=1.0) -> np.ndarray:
     >>> bool(np.allclose(c, cl([1, 2, 3], 0.5), rtol=1e-12, atol=0))
     True
     """
-    lmax = int(check.integers("lmax", lmax, 1, LMAX_SOLVE))
-    q1 = float(check.positive("q1", q1))
+    lmax = check.integer("lmax", lmax, 1, LMAX_SOLVE)
+    q1 = check.positive("q1", q1, single=True)
     fn = _as_callable(nu_r)
     q_top, q_bottom = _check_rate(fn)
     # lmax//2 + 40 nodes integrate a pure power law exactly (degree lmax + 1); more nodes only add rounding

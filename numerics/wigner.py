@@ -75,10 +75,14 @@ import numpy as np
 from numerics import _validate as check
 
 __all__ = ["wigner_3j_zero", "wigner_3j", "wigner_6j", "wigner_6j_table_2", "three_j_l3_sequence",
-           "WIGNER_LMAX", "RACAH_MAX_CANCELLATION"]
+           "WIGNER_LMAX", "TABLE_LMAX", "RACAH_MAX_CANCELLATION"]
 
 #: Largest angular momentum accepted by every function of this module.
 WIGNER_LMAX = 1000
+#: Largest lmax of :func:`wigner_6j_table_2`: its table holds 3 (lmax+1)^2 (2 lmax+3) doubles (100 MB at 128, the QLT
+#: transition matrix's largest lmax), and building it takes several times that; at lmax = 454, which the bound
+#: (WIGNER_LMAX - 2)/2 used to allow, it needs over 24 GB.
+TABLE_LMAX = 128
 #: Racah sums whose terms cancel by more than this factor are recomputed by recursion.
 RACAH_MAX_CANCELLATION = 1.0e3
 
@@ -548,7 +552,7 @@ def wigner_6j_table_2(lmax) -> np.ndarray:
     >>> bool(t[1, 1, 1, 1] == wigner_6j(2, 1, 1, 1, 1, 1))
     True
     """
-    lmax = int(check.integers("lmax", lmax, 0, (WIGNER_LMAX - 2) // 2))
+    lmax = check.integer("lmax", lmax, 0, TABLE_LMAX)
     l = np.arange(lmax + 1)[:, None, None, None]
     l0 = np.arange(lmax + 1)[None, :, None, None]
     lA = np.arange(2 * lmax + 3)[None, None, :, None]
@@ -557,5 +561,6 @@ def wigner_6j_table_2(lmax) -> np.ndarray:
     shape = out.shape
     L, L0, LA, LB = (np.broadcast_to(v, shape) for v in (l, l0, lA, lB))
     ok = (LB >= 0) & _triangle(L, L0, LA) & _triangle(L, L0, LB) & _triangle(2, LA, LB) & (L0 >= 1)
-    out[ok] = wigner_6j(2, L0[ok], L0[ok], L[ok], LA[ok], LB[ok])
+    if np.any(ok):  # lmax = 0 has no admissible entry
+        out[ok] = wigner_6j(2, L0[ok], L0[ok], L[ok], LA[ok], LB[ok])
     return out

@@ -18,9 +18,10 @@ from __future__ import annotations
 import math
 import random
 
+import mpmath
 import sympy as sp
 
-from theory.registry import Claim, Derivation, Premise, Step, derivation
+from theory.registry import NUMERIC_DIGITS, Claim, Derivation, Premise, Step, derivation
 
 theta, phi = sp.symbols("theta phi", real=True)
 nx, ny, nz = sp.symbols("n_x n_y n_z", real=True)
@@ -78,12 +79,16 @@ def spherical_integral(expr: sp.Expr) -> sp.Expr:
     return sp.simplify(total)
 
 
-def random_unit_vector(rng: random.Random) -> tuple[float, float, float]:
-    """A random unit vector (uniform on the sphere), for numeric samplers."""
-    z = rng.uniform(-1.0, 1.0)
-    a = rng.uniform(0.0, 2.0 * math.pi)
-    s = math.sqrt(1.0 - z * z)
-    return (s * math.cos(a), s * math.sin(a), z)
+def random_unit_vector(rng: random.Random) -> tuple:
+    """A random unit vector (uniform on the sphere), for numeric samplers: SymPy Floats of 10 digits more than the
+    numeric check works with (theory.registry.NUMERIC_DIGITS), so that the squares sum to 1 to that precision
+    (float64 components are off the constraint by ~1e-16, far above the check's tolerance of 1e-25)."""
+    digits = NUMERIC_DIGITS + 10
+    z, a = rng.uniform(-1.0, 1.0), rng.uniform(0.0, 2.0 * math.pi)
+    with mpmath.workdps(digits):
+        z, a = mpmath.mpf(z), mpmath.mpf(a)
+        s = mpmath.sqrt(1 - z * z)
+        return tuple(sp.Float(c, digits) for c in (s * mpmath.cos(a), s * mpmath.sin(a), z))
 
 
 @derivation("geometry.sphere_moments")

@@ -31,7 +31,7 @@ import mpmath
 import sympy as sp
 from sympy.physics.wigner import wigner_3j, wigner_6j
 
-from theory.geometry import sphere_integral
+from theory.geometry import random_unit_vector, sphere_integral
 from theory.registry import Claim, Derivation, Erratum, KernelSpec, Premise, Step, derivation
 
 x = sp.Symbol("x", positive=True)
@@ -232,7 +232,8 @@ def _normalisation() -> Derivation:
             Step("dimensions (c = 1): omega ~ 1/length, omega~ ~ length^2, so g ~ 1/length, like k"),
         ],
         claims=[
-            Claim("trace of the projector is 2 on the unit sphere", proj.trace(), 2, constraints=(unit,)),
+            Claim("trace of the projector is 2 on the unit sphere", proj.trace(), 2, constraints=(unit,),
+                  sampler=lambda rng: dict(zip(n, random_unit_vector(rng)))),
             Claim("angular integral of the projector: (8 pi/3) delta_ij", ang, sp.Rational(8, 3) * sp.pi * sp.eye(3)),
             Claim("white noise: <omega^2> = 8 pi g_out (k_in - k_out)", white, 8 * sp.pi * g_out * (k_in - k_out)),
             Claim("one Cartesian component carries a third: <omega_z^2> = Omega_rms^2/3",

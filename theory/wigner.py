@@ -23,10 +23,11 @@ from __future__ import annotations
 
 import math
 
+import mpmath
 import sympy as sp
 from sympy.physics.wigner import clebsch_gordan, wigner_3j, wigner_6j
 
-from theory.registry import Claim, Derivation, Premise, Step, derivation
+from theory.registry import NUMERIC_DIGITS, Claim, Derivation, Premise, Step, derivation
 
 theta, phi = sp.symbols("theta varphi", real=True)
 # p_i = (S_i cos phi_i, S_i sin phi_i, C_i) with S_i = sin theta_i, C_i = cos theta_i, E_i = exp(i phi_i):
@@ -58,12 +59,16 @@ def cos_gamma() -> sp.Expr:
 
 
 def _two_points(rng) -> dict:
-    """Two random directions, for numeric sampling of the (A1) claims."""
+    """Two random directions, for numeric sampling of the (A1) claims: cos, sin and exp(i phi) to 10 digits more
+    than the numeric check works with, so that S^2 + C^2 = 1 and |E| = 1 hold to that precision (float64 values
+    are off by ~1e-17, which the 1e-25 tolerance rightly refuses)."""
+    digits = NUMERIC_DIGITS + 10
     pt = {}
-    for C, S, E in ((C1, S1, E1), (C2, S2, E2)):
-        th, ph = rng.uniform(0.0, math.pi), rng.uniform(0.0, 2 * math.pi)
-        pt.update({C: sp.Float(math.cos(th), 30), S: sp.Float(math.sin(th), 30),
-                   E: sp.Float(math.cos(ph), 30) + sp.I * sp.Float(math.sin(ph), 30)})
+    with mpmath.workdps(digits):
+        for C, S, E in ((C1, S1, E1), (C2, S2, E2)):
+            th, ph = mpmath.mpf(rng.uniform(0.0, math.pi)), mpmath.mpf(rng.uniform(0.0, 2 * math.pi))
+            pt.update({C: sp.Float(mpmath.cos(th), digits), S: sp.Float(mpmath.sin(th), digits),
+                       E: sp.Float(mpmath.cos(ph), digits) + sp.I * sp.Float(mpmath.sin(ph), digits)})
     return pt
 
 

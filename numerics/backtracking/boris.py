@@ -191,7 +191,7 @@ def numba_threads(threads):
     """``threads`` checked against numba's thread pool (1 ... NUMBA_NUM_THREADS), or None (numba's current setting)."""
     if threads is None:
         return None
-    return int(check.integers("threads", threads, 1, nb.config.NUMBA_NUM_THREADS))
+    return check.integer("threads", threads, 1, nb.config.NUMBA_NUM_THREADS)
 
 
 # ----------------------------------------------------------------------------- public API

@@ -165,8 +165,8 @@ class SimulationConfig:
         _check_types(self)
         check.choice("spectrum", self.spectrum, SPECTRA)
         check.integers("n_modes", self.n_modes, 2, 100_000)
-        k_min = float(check.positive("k_min", self.k_min))
-        k_max = float(check.positive("k_max", self.k_max))
+        k_min = check.positive("k_min", self.k_min, single=True)
+        k_max = check.positive("k_max", self.k_max, single=True)
         if not k_min < k_max:
             raise ValueError(f"k_min={k_min:g}, k_max={k_max:g}: need 0 < k_min < k_max")
         if self.sigma2 < 0 or not math.isfinite(self.sigma2):
@@ -186,7 +186,7 @@ class SimulationConfig:
                                  "table_e >= 0")
             if k_min < tk[0] or k_max > tk[-1]:
                 raise ValueError(f"table_k: the table [{tk[0]:g}, {tk[-1]:g}] must cover [k_min, k_max] = [{k_min:g}, {k_max:g}]")
-        nside = int(check.integers("nside", self.nside, 1, MAX_NSIDE))
+        nside = check.integer("nside", self.nside, 1, MAX_NSIDE)
         if nside & (nside - 1):
             raise ValueError(f"nside={self.nside!r}: must be a power of two in [1, {MAX_NSIDE}]")
         check.positive("rigidity", self.rigidity)

@@ -62,7 +62,7 @@ def _scales(field, rigidity):
 
 def default_step(field, rigidity=1.0) -> float:
     """The default step 0.1 / max(k_max, Omega_max) (module docstring), in length units."""
-    rigidity = float(check.positive("rigidity", rigidity))
+    rigidity = check.positive("rigidity", rigidity, single=True)
     k_max, omega_max = _scales(field, rigidity)
     scale = max(k_max, omega_max)
     if scale == 0.0:
@@ -72,8 +72,8 @@ def default_step(field, rigidity=1.0) -> float:
 
 def check_step(field, dt, rigidity=1.0) -> float:
     """Refuse a step that does not resolve the smallest wavelength or the gyration (ValueError)."""
-    rigidity = float(check.positive("rigidity", rigidity))
-    dt = float(check.positive("dt", dt))
+    rigidity = check.positive("rigidity", rigidity, single=True)
+    dt = check.positive("dt", dt, single=True)
     k_max, omega_max = _scales(field, rigidity)
     if dt * k_max > STEP_LIMIT:
         raise ValueError(f"dt={dt:g}: does not resolve the smallest wavelength 2 pi/k_max = {2 * math.pi / k_max:.4g}; "
@@ -86,7 +86,7 @@ def check_step(field, dt, rigidity=1.0) -> float:
 
 def signed_rigidity(rigidity, charge=1) -> float:
     """The signed rigidity charge * rigidity used internally (rigidity > 0, charge = +1 or -1)."""
-    r = float(check.positive("rigidity", rigidity))
+    r = check.positive("rigidity", rigidity, single=True)
     if charge not in (1, -1):
         raise ValueError(f"charge={charge!r}: must be +1 or -1 (relative to the reference particle)")
     return r * charge
@@ -94,10 +94,10 @@ def signed_rigidity(rigidity, charge=1) -> float:
 
 def log_times(omega, t_min, t_max, n=16) -> np.ndarray:
     """``n`` backtracking times log-spaced in Omega T from ``t_min`` to ``t_max`` (both in units of 1/Omega)."""
-    omega = float(check.positive("omega", omega))
-    n = int(check.integers("n", n, 1, 10_000))
-    t_min = float(check.positive("t_min", t_min))
-    t_max = float(check.positive("t_max", t_max))
+    omega = check.positive("omega", omega, single=True)
+    n = check.integer("n", n, 1, 10_000)
+    t_min = check.positive("t_min", t_min, single=True)
+    t_max = check.positive("t_max", t_max, single=True)
     if t_max < t_min:
         raise ValueError(f"t_min={t_min:g}, t_max={t_max:g}: need t_min <= t_max")
     return np.geomspace(t_min, t_max, n) / omega

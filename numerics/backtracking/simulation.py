@@ -68,14 +68,16 @@ def check_run_arguments(config, *, workers=None, dask_address=None, threads=None
     if workers is not None and dask_address is not None:
         raise ValueError("workers and dask_address: give one or the other")
     if workers is not None:
-        workers = int(check.integers("workers", workers, 1, 1024))
+        workers = check.integer("workers", workers, 1, 1024)
+    if dask_address is not None:
+        _check_scheduler(dask_address)
     if threads is not None:
         if workers is None and dask_address is None:
             from numerics.backtracking import boris
 
             threads = boris.numba_threads(threads)
         else:
-            threads = int(check.integers("threads", threads, 1, 1024))
+            threads = check.integer("threads", threads, 1, 1024)
     if backend == "cuda":
         if workers is not None or dask_address is not None:
             raise ValueError("backend='cuda' runs in this process; it cannot be combined with workers or dask_address")
@@ -85,6 +87,31 @@ def check_run_arguments(config, *, workers=None, dask_address=None, threads=None
         if not ok:
             raise cuda.CudaUnavailable(f"cuda backend unavailable: {reason}")
     return workers, threads, backend
+
+
+def _check_scheduler(address) -> None:
+    """ValueError unless a TCP Dask scheduler answers at ``address`` (``tcp://host:port`` or ``host:port``; other
+    protocols are left to Dask), before any work: an unreachable one would otherwise fail after the derivation
+    checks, with a traceback after Dask's 30 s connect timeout."""
+    import socket
+    from urllib.parse import urlsplit
+
+    if not isinstance(address, str) or not address:
+        raise ValueError(f"dask_address={address!r}: expected a scheduler address such as 'tcp://host:8786'")
+    parts = urlsplit(address if "://" in address else f"tcp://{address}")
+    if parts.scheme != "tcp":
+        return
+    try:
+        host, port = parts.hostname, parts.port
+    except ValueError:
+        host, port = None, None
+    if not host or port is None:
+        raise ValueError(f"dask_address={address!r}: expected tcp://host:port")
+    try:
+        socket.create_connection((host, port), timeout=10).close()
+    except OSError as exc:
+        raise ValueError(f"dask_address={address!r}: no scheduler at {host}:{port} "
+                         f"({exc.strerror or type(exc).__name__})") from None
 
 
 def run_ensemble(config: SimulationConfig, out, *, workers=None, dask_address=None, threads=None, backend="cpu",
@@ -164,7 +191,10 @@ def _run_dask(config, missing, journal, workers, dask_address, threads, bar):
         cluster = LocalCluster(n_workers=workers, threads_per_worker=1, processes=True, dashboard_address=None)
         client = Client(cluster)
     else:
-        client = Client(dask_address)
+        try:
+            client = Client(dask_address, timeout=30)
+        except (OSError, TimeoutError) as exc:
+            raise ValueError(f"dask_address={dask_address!r}: no scheduler at {dask_address} ({exc})") from None
     # one numba thread per task unless asked: Dask already runs one task per worker thread, and numba's
     # default (workqueue) threading layer must not be entered from several threads of one process at once
     threads = 1 if threads is None else threads

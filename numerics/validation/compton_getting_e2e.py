@@ -270,7 +270,7 @@ def simulate(scale: str = "quick", progress: bool = False, seed: int = MASTER_SE
     from numerics.backtracking.turbulence import PlaneWaveField
 
     scale = check_scale(scale)
-    seed = int(check.integers("seed", seed, 0, 2**63 - 1))
+    seed = check.integer("seed", seed, 0, 2**63 - 1)
     cfg = SIZES[scale]
     s = 2.0 + SPECTRAL_INDEX
     regular = np.array([0.0, 0.0, OMEGA_0])

@@ -118,8 +118,8 @@ def default_grid(reading: str) -> np.ndarray:
 
 def z_threshold(n_entries: int, family_alpha: float = FAMILY_ALPHA) -> float:
     """Bonferroni threshold on the largest |z| of ``n_entries`` Gaussian entries, family-wise rate ``family_alpha``."""
-    n = int(check.integers("n_entries", n_entries, 1, 10**9))
-    a = float(check.in_range("family_alpha", family_alpha, 0.0, 1.0, closed=False))
+    n = check.integer("n_entries", n_entries, 1, 10**9)
+    a = check.in_range("family_alpha", family_alpha, 0.0, 1.0, closed=False, single=True)
     return float(stats.norm.isf(a / (2 * n)))
 
 
@@ -137,20 +137,20 @@ def _check_grid(delta_ts) -> np.ndarray:
 def _validate(reading, delta_ts, realizations, nside, l_fit, n_modes, seed, threads, l_mid, omega_rms, n_res):
     check.choice("reading", reading, READINGS)
     dts = _check_grid(default_grid(reading) if delta_ts is None else delta_ts)
-    R = int(check.integers("realizations", realizations, 3, 100_000))
-    nside = int(check.integers("nside", nside, 1, 256))
+    R = check.integer("realizations", realizations, 3, 100_000)
+    nside = check.integer("nside", nside, 1, 256)
     if nside & (nside - 1):
         raise ValueError(f"nside={nside}: must be a power of two in [1, 256]")
     lmax_pix = int(math.isqrt(6 * nside * nside)) - 1  # (l_fit + 1)^2 <= Npix/2 (Analysis.build)
     if lmax_pix < L_CK:
         raise ValueError(f"nside={nside}: too coarse for l_fit >= {L_CK} (need nside >= 2)")
-    l_fit = int(check.integers("l_fit", l_fit, L_CK, lmax_pix))
-    l_mid = max(2 * l_fit // 3, L_CK) if l_mid is None else int(check.integers("l_mid", l_mid, L_CK, l_fit))
-    n_modes = int(check.integers("n_modes", n_modes, 2, 100_000))
-    seed = int(check.integers("seed", seed, 0, 2**63 - 1))
-    threads = int(check.integers("threads", threads, 1, 1024))
-    omega_rms = float(check.in_range("omega_rms", omega_rms, 0.0, 1e3))
-    n_res = int(check.integers("n_res", n_res, 0, R))
+    l_fit = check.integer("l_fit", l_fit, L_CK, lmax_pix)
+    l_mid = max(2 * l_fit // 3, L_CK) if l_mid is None else check.integer("l_mid", l_mid, L_CK, l_fit)
+    n_modes = check.integer("n_modes", n_modes, 2, 100_000)
+    seed = check.integer("seed", seed, 0, 2**63 - 1)
+    threads = check.integer("threads", threads, 1, 1024)
+    omega_rms = check.in_range("omega_rms", omega_rms, 0.0, 1e3, single=True)
+    n_res = check.integer("n_res", n_res, 0, R)
     if n_res and nside > 128:
         raise ValueError(f"n_res={n_res}: the resolution check runs at 2 nside; nside={nside} must be <= 128 for it")
     return dts, R, nside, l_fit, l_mid, n_modes, seed, threads, omega_rms, n_res
@@ -337,7 +337,7 @@ def chapman_kolmogorov(result: dict, L: int = L_CK, family_alpha: float = FAMILY
     M = check.finite("result['M']", M)
     R, n_t = M.shape[:2]
     L = int(check.integers("L", L, 1, min(lmid, M.shape[2] - 1)))
-    family_alpha = float(check.in_range("family_alpha", family_alpha, 0.0, 1.0, closed=False))
+    family_alpha = check.in_range("family_alpha", family_alpha, 0.0, 1.0, closed=False, single=True)
     if R < 3 or times.size != n_t or dts.size + 1 != n_t:
         raise ValueError(f"result: inconsistent shapes (M {M.shape}, {dts.size} dT, {times.size} times) or R = {R} < 3")
     rate = _scattering_rate(np.asarray(vac, float), np.asarray(K_run, float), times)
@@ -416,8 +416,8 @@ def steady_state_from_matrix(M, delta_t: float, source: float = 1.0) -> np.ndarr
     M = check.finite("M", M)
     if M.ndim != 2 or M.shape[0] != M.shape[1] or M.shape[0] < 3:
         raise ValueError(f"M=array of shape {M.shape}: expected a square matrix with at least 3 rows (l = 0..2)")
-    delta_t = float(check.positive("delta_t", delta_t))
-    source = float(check.positive("source", source))
+    delta_t = check.positive("delta_t", delta_t, single=True)
+    source = check.positive("source", source, single=True)
     try:
         return qlt.steady_state_from_rates((np.eye(M.shape[0]) - M) / delta_t, source)
     except ValueError as exc:

@@ -200,7 +200,7 @@ def test_steady_state_falls_with_alpha():
 
 
 BAD = [
-    ("alpha zero", r"alpha=0.*\(0, 1000\]", lambda: qlt.steady_state(10, 0.0, 1.0, INF)),
+    ("alpha zero", r"alpha=0.*\[1e-08, 1000\]", lambda: qlt.steady_state(10, 0.0, 1.0, INF)),
     ("alpha too large", r"alpha=5000.*allowed range", lambda: qlt.steady_state(10, 5000.0, 1.0, INF)),
     ("k_in <= k_out", r"k_in=1\.0: must be > k_out = 2\.0", lambda: qlt.steady_state(10, 5.0, 2.0, 1.0)),
     ("k_in <= k_out (transition)", r"k_in=.*must be > k_out", lambda: qlt.transition_matrix(10, 0.1, 2.0, 2.0)),
@@ -222,7 +222,7 @@ def test_bad_input(label, pattern, call):
 
 
 @pytest.mark.parametrize("args,needle", [
-    (["--alpha", "0", "--lmax", "10"], f"alpha=0.0: outside the allowed range (0, {qlt.ALPHA_MAX:g}]"),
+    (["--alpha", "0", "--lmax", "10"], f"alpha=0.0: outside the allowed range [{qlt.ALPHA_MIN:g}, {qlt.ALPHA_MAX:g}]"),
     (["--alpha", "50", "--alpha", f"{qlt.ALPHA_MAX * 1.0001:g}", "--lmax", "10"], "alpha=1000.1: outside"),
     (["--alpha", "50", "--lmax", "1"], f"lmax=1: outside the allowed range [2, {qlt.LMAX}]"),
     (["--alpha", "50", "--lmax", "10", "--noise", "-1"], "noise=-1.0"),
@@ -238,15 +238,15 @@ def test_cli_qlt_bad_input(args, needle):
 
 
 def test_cli_qlt_takes_the_library_bounds():
-    """alpha = ALPHA_MAX is inside the library's (0, ALPHA_MAX] (the CLI once refused it), and --help states the bound
-    from the library's constant."""
+    """alpha = ALPHA_MAX is inside the library's [ALPHA_MIN, ALPHA_MAX] (the CLI once refused it), and --help states
+    the bound from the library's constants."""
     proc = subprocess.run([sys.executable, "-m", "numerics.cli", "spectrum", "qlt", "--alpha", f"{qlt.ALPHA_MAX:g}",
                            "--lmax", "4"], capture_output=True, text=True)
     assert proc.returncode == 0, proc.stderr
     table = np.array([line.split() for line in proc.stdout.splitlines()[2:]], dtype=float)
     assert np.max(np.abs(table[:, 1] / qlt.steady_state(4, qlt.ALPHA_MAX, 1.0, INF) - 1)) < 1e-10
     helptext = subprocess.run([sys.executable, "-m", "numerics.cli", "spectrum", "--help"], capture_output=True, text=True)
-    assert f"(0, {qlt.ALPHA_MAX:g}]" in " ".join(helptext.stdout.split()) and f"[2, {qlt.LMAX}]" in helptext.stdout
+    assert f"[{qlt.ALPHA_MIN:g}, {qlt.ALPHA_MAX:g}]" in " ".join(helptext.stdout.split()) and f"[2, {qlt.LMAX}]" in helptext.stdout
 
 
 def test_cli_qlt_writes_table_csv_and_png(tmp_path):

@@ -103,3 +103,24 @@ def test_a_flipped_byte_in_any_dataset_is_detected_and_the_file_kept(tmp_path, d
 def test_an_intact_file_reads_back(tmp_path):
     ens = storage.read(_tiny_ensemble(tmp_path))
     assert ens.realizations == 2 and np.all(np.isfinite(ens.cross_cl))
+
+
+TEXT_FIELDS = ("name", "length_unit", "spectrum")
+
+
+@pytest.mark.parametrize("field", [f.name for f in __import__("dataclasses").fields(config.SimulationConfig)])
+def test_every_key_refuses_every_wrong_type_by_name(field):
+    """Every configuration key, given each value of the wrong kind: a ValueError naming the key (a text value is the
+    right kind for the text keys; spectrum still refuses it as an unknown spectrum)."""
+    import dataclasses
+
+    base = config.preset("ahlers-mertsch-2015", "quick")
+    for value in ("text", [1.0, "a"], {"a": 1}, True, None, [[1.0, 0.0]], float("nan")):
+        if value is None and field in ("dt", "lmax"):
+            continue  # None means the default there
+        if value is True and field == "fick":
+            continue
+        if value == "text" and field in ("name", "length_unit"):
+            continue
+        with pytest.raises(ValueError, match=field):
+            dataclasses.replace(base, **{field: value}).validate()

@@ -277,3 +277,39 @@ def test_killed_at_a_random_point_then_resumed_is_bit_for_bit(tmp_path, referenc
         np.testing.assert_array_equal(getattr(a, name), getattr(b, name))
     np.testing.assert_array_equal(a.maps(), b.maps())
     assert _leftovers(out) == []
+
+
+@pytest.mark.parametrize("sig,seed", [(signal.SIGKILL, 4), (signal.SIGINT, 5)])
+def test_aniso_run_killed_leaves_the_previous_report_whole(tmp_path, sig, seed):
+    """``aniso run`` killed at a seeded random moment of its first seconds (the derivation checks, report being
+    assembled beside the old one): the previous report is untouched, and what the killed run left is removed by
+    the next run's first step (numerics.files.atomic_directory)."""
+    from numerics import files
+
+    out = tmp_path / "aniso-report"
+    out.mkdir()
+    (out / "results.json").write_text('{"previous": true}')
+    before = _tree(out)
+    proc = subprocess.Popen(_cmd("run", "--scale", "ci", "--out", str(out), "--no-progress"),
+                            stdout=subprocess.PIPE, stderr=subprocess.PIPE, env=_env())
+    assert _wait_for(tmp_path / ".aniso-report.lock", proc), "the run never took its lock"
+    time.sleep(float(np.random.default_rng(seed).uniform(0.0, 2.0)))
+    proc.send_signal(sig)
+    _, err = proc.communicate(timeout=600)
+    assert _tree(out) == before
+    if sig == signal.SIGINT:
+        assert proc.returncode == 130 and b"interrupted" in err and b"Traceback" not in err, err
+        assert [p.name for p in tmp_path.iterdir() if p.name.startswith(".")] == []  # cleaned up on the way out
+    with files.exclusive(out):  # what the next run does first: a killed holder's lock is free, its temporaries go
+        files.atomic_directory(out).rmdir()
+    assert [p.name for p in tmp_path.iterdir() if p.name.startswith(".")] == []
+
+
+@pytest.mark.parametrize("address,says", [("tcp://127.0.0.1:1", "no scheduler at 127.0.0.1:1"),
+                                          ("tcp://h:port", "expected tcp://host:port")])
+def test_an_unreachable_dask_scheduler_is_one_line_before_any_work(tmp_path, address, says):
+    """Before: an OSError traceback after Dask's 30 s connect timeout (and for aniso run, after the derivation checks)."""
+    out = tmp_path / "sim"
+    res = _aniso("simulate", "--config", str(_config(tmp_path)), "--dask", address, "--out", str(out), "--no-progress")
+    assert _one_line_error(res, says), res.stderr
+    assert not out.exists()
