@@ -403,7 +403,50 @@ def compton_getting_end_to_end(figdir: Path | None = None, scale: str = "quick",
     Traceback (most recent call last):
     ValueError: scale='huge': must be one of 'ci', 'quick', 'paper'
     """
-    return compare(simulate(scale, progress, seed), kernel, figdir)
+    sim, stored = _simulated(scale, progress, seed)
+    comp = compare(sim, kernel, figdir)
+    comp.measured["stored"] = stored
+    return comp
+
+
+def _simulated(scale, progress, seed) -> tuple[Simulation, dict]:
+    """:func:`simulate`, stored in the data directory of ``aniso run`` and reused (numerics.validation.measurements),
+    keyed by the scale, its sizes, the seed and the source of the modules that compute it.  A fresh simulation
+    goes through the same record as a stored one, so the two give the same numbers bit for bit."""
+    import sys
+
+    from numerics.backtracking import boris, kernel, skymaps, turbulence
+    from numerics.validation import measurements
+
+    scale = check_scale(scale)
+    seed = check.integer("seed", seed, 0, 2**63 - 1)
+    params = {"scale": scale, "seed": seed, "sizes": asdict(SIZES[scale])}
+    record, stored = measurements.cached("compton-getting", params, lambda: _record(simulate(scale, progress, seed)),
+                                         modules=(sys.modules[__name__], boris, kernel, skymaps, turbulence))
+    return _from_record(record), stored
+
+
+_VECTORS = ("delta_star", "delta", "shift")
+
+
+def _record(sim: Simulation) -> dict:
+    """A Simulation as a flat measurement: arrays, numbers and JSON (cases, with their vectors as lists)."""
+    cases = [{**c, "beta": np.asarray(c["beta"]).tolist(),
+              "by_time": [{k: (np.asarray(v).tolist() if k in _VECTORS else v) for k, v in row.items()}
+                          for row in c["by_time"]]} for c in sim.cases]
+    diff, rot, beta, shift = sim.shown
+    return {"scale": sim.scale, "seed": sim.seed, "cases": cases, "shown_map": np.asarray(diff),
+            "shown_rotation": np.asarray(rot), "shown_beta": np.asarray(beta), "shown_shift": np.asarray(shift),
+            "weight_check": float(sim.weight_check), "seconds": float(sim.seconds)}
+
+
+def _from_record(r: dict) -> Simulation:
+    cases = [{**c, "beta": np.asarray(c["beta"]),
+              "by_time": [{k: (np.asarray(v) if k in _VECTORS else v) for k, v in row.items()} for row in c["by_time"]]}
+             for c in r["cases"]]
+    shown = (np.asarray(r["shown_map"]), np.asarray(r["shown_rotation"]), np.asarray(r["shown_beta"]),
+             np.asarray(r["shown_shift"]))
+    return Simulation(str(r["scale"]), int(r["seed"]), cases, shown, float(r["weight_check"]), float(r["seconds"]))
 
 
 def _figure(figdir, shown, by_time, cases, cfg) -> list[str]:

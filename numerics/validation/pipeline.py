@@ -16,7 +16,9 @@ markov_closure        the 003 ensembles' first fields, homogeneous   M(dT) Marko
 Scales: :data:`numerics.validation.base.SCALES`.  The ensembles are stored with
 :mod:`numerics.backtracking.storage` in ``data_dir`` under a name that carries the hash of their physics
 (``SimulationConfig.physics_hash``), so a later run with the same configuration reuses them (and resumes an
-interrupted one); a changed configuration gets a new file.
+interrupted one); a changed configuration gets a new file.  The measurements of the comparisons that simulate their
+own setup (compton_getting, transition_matrix) are stored there too (:mod:`numerics.validation.measurements`, keyed
+by their parameters and the source of the code that measures them), so a second run recomputes nothing expensive.
 """
 from __future__ import annotations
 
@@ -26,7 +28,7 @@ from typing import Callable
 
 from numerics import _validate as check
 from numerics.backtracking import simulation
-from numerics.validation import registry
+from numerics.validation import measurements, registry
 from numerics.validation.base import Comparison, check_scale
 
 __all__ = ["ENSEMBLES", "ensemble_config", "ensemble_path", "load_or_simulate", "comparison_input", "outcome",
@@ -149,14 +151,14 @@ def run_comparisons(figdir: Path | None, scale: str = "quick", data_dir="aniso-d
     simulation.check_run_arguments(ensemble_config("002", scale), workers=workers, dask_address=dask_address,
                                    threads=threads, backend=backend)
     ensembles, info, out = {}, {}, {}
-    for n in names:
-        spec = registry.COMPARISONS[n]
-        for key in spec.ensembles:
-            if key not in ensembles:
-                ensembles[key], info[key] = load_or_simulate(
-                    key, scale, data_dir, workers=workers, dask_address=dask_address, threads=threads,
-                    backend=backend, progress=progress)
-        out[n] = run_comparison(n, ensembles, figdir, scale, progress)
-        if tick is not None:
-            tick(n)
+    with measurements.stored_in(data_dir):  # the comparisons' own measurements are stored beside the ensembles
+        for n in names:
+            for key in registry.COMPARISONS[n].ensembles:
+                if key not in ensembles:
+                    ensembles[key], info[key] = load_or_simulate(
+                        key, scale, data_dir, workers=workers, dask_address=dask_address, threads=threads,
+                        backend=backend, progress=progress)
+            out[n] = run_comparison(n, ensembles, figdir, scale, progress)
+            if tick is not None:
+                tick(n)
     return out, info

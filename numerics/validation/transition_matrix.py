@@ -304,6 +304,21 @@ def _chi2_null_sd(x: np.ndarray) -> float:
     return float(np.sqrt(2.0 * np.sum(rho ** 2)) / x.shape[1])
 
 
+def _measured(R, nside, n_modes, l_fit, factors, n_res, progress) -> tuple[dict, dict]:
+    """:func:`measure`, stored in the data directory of ``aniso run`` and reused (numerics.validation.measurements):
+    keyed by these arguments and the source of the modules that compute it."""
+    import sys
+
+    from numerics.backtracking import boris, kernel, turbulence
+    from numerics.validation import measurements
+
+    params = dict(realizations=R, nside=nside, n_modes=n_modes, l_fit=l_fit, omega_factors=[float(f) for f in factors],
+                  n_res=n_res, seed=SEED)
+    return measurements.cached("transition-matrix", params, lambda: measure(
+        R, nside, n_modes, l_fit, omega_factors=factors, n_res=n_res, progress=progress),
+        modules=(sys.modules[__name__], boris, kernel, turbulence))
+
+
 def transition_matrix(figdir: Path | None = None, scale: str = "quick", progress: bool = False) -> Comparison:
     """Simulated M_{l l0}(dT) (003 eq. (3.6)) against QLT (003 eqs. (3.11)-(3.23)), entry by entry (module docstring).
 
@@ -315,7 +330,7 @@ def transition_matrix(figdir: Path | None = None, scale: str = "quick", progress
     cfg = SIZES[scale]
     R, n_modes = cfg["realizations"], cfg["n_modes"]
     factors = (1.0, CHECK_FACTOR) if cfg["check"] else (1.0,)
-    sim = measure(R, cfg["nside"], n_modes, cfg["l_fit"], omega_factors=factors, n_res=cfg["n_res"], progress=progress)
+    sim, stored = _measured(R, cfg["nside"], n_modes, cfg["l_fit"], factors, cfg["n_res"], progress)
     omega, times = sim["omega_rms"], sim["times"]
     one = np.eye(LMAX + 1)[:, :L0_MAX + 1]
     M = sim["M"][0]
@@ -361,6 +376,7 @@ def transition_matrix(figdir: Path | None = None, scale: str = "quick", progress
         "R": R, "nside": cfg["nside"], "l_fit": cfg["l_fit"], "n_modes": n_modes, "alpha": list(ALPHAS),
         "k_out_over_k_in": K_OUT / K_IN, "omega_rms_over_k_in": omega, "omega_rms_dT": (omega * times).tolist(),
         "dT_k_in": (times * K_IN).tolist(), "dt_k_in": (sim["dt"] * K_IN).tolist(), "seed": SEED, "seconds": sim["seconds"],
+        "stored": stored,
     }
     notes = [f"largest deviation {max_dev:.2f} sigma at alpha = {ALPHAS[worst[0]]:g}, l = {worst[1]}, l0 = {worst[2] + 1}; "
              "chi2/dof " + ", ".join(f"{c:.2f} (null sd {s:.2f})" for c, s in zip(chi2_dof, chi2_sd))

@@ -1,0 +1,102 @@
+"""numerics.validation.measurements: a comparison's own measurement is stored in the data directory and reused bit
+for bit; another configuration or other code is a new measurement, a tampered or damaged file an error (issue 14,
+item 2, for the transition matrix)."""
+from __future__ import annotations
+
+import json
+
+import h5py
+import numpy as np
+import pytest
+
+from numerics.validation import measurements
+
+
+def _demo(calls):
+    def compute():
+        calls.append(1)
+        return {"M": np.arange(24.0).reshape(2, 3, 4) / 7, "v": np.array([0.1, 0.2]), "x": 1 / 3, "n": 3,
+                "label": "white noise", "stats": {"a": 1.5}}
+    return compute
+
+
+def test_stored_then_reused_bit_for_bit(tmp_path):
+    calls = []
+    with measurements.stored_in(tmp_path):
+        a, ia = measurements.cached("demo", {"p": 1}, _demo(calls))
+        b, ib = measurements.cached("demo", {"p": 1}, _demo(calls))
+    assert len(calls) == 1 and not ia["reused"] and ib["reused"] and ia["path"] == ib["path"]
+    assert sorted(a) == sorted(b)
+    for k in a:
+        if isinstance(a[k], np.ndarray):
+            assert a[k].dtype == b[k].dtype and np.array_equal(a[k], b[k]), k
+        else:
+            assert a[k] == b[k] and type(a[k]) is type(b[k]), k
+
+
+def test_other_parameters_or_other_code_are_another_measurement(tmp_path):
+    calls = []
+    with measurements.stored_in(tmp_path):
+        measurements.cached("demo", {"p": 1}, _demo(calls))
+        _, info = measurements.cached("demo", {"p": 2}, _demo(calls))
+    assert len(calls) == 2 and not info["reused"] and len(list(tmp_path.glob("demo-*.h5"))) == 2
+    assert measurements.measurement_key("demo", {"p": 1}, (json,)) != measurements.measurement_key("demo", {"p": 1}, (h5py,))
+
+
+def test_outside_a_store_nothing_is_written(tmp_path, monkeypatch):
+    monkeypatch.chdir(tmp_path)
+    calls = []
+    _, info = measurements.cached("demo", {"p": 1}, _demo(calls))
+    assert calls == [1] and info["path"] is None and list(tmp_path.iterdir()) == []
+
+
+def test_a_file_with_another_key_or_damaged_is_an_error_and_kept(tmp_path):
+    calls = []
+    with measurements.stored_in(tmp_path):
+        _, info = measurements.cached("demo", {"p": 1}, _demo(calls))
+    with h5py.File(info["path"], "r+") as fh:
+        fh.attrs["key"] = "0" * 64
+    with measurements.stored_in(tmp_path), pytest.raises(ValueError, match="another measurement"):
+        measurements.cached("demo", {"p": 1}, _demo(calls))
+    data = bytearray(open(info["path"], "rb").read())
+    data[:8] = b"garbage!"
+    open(info["path"], "wb").write(bytes(data))
+    with measurements.stored_in(tmp_path), pytest.raises(ValueError, match="damaged"):
+        measurements.cached("demo", {"p": 1}, _demo(calls))
+    assert open(info["path"], "rb").read()[:8] == b"garbage!" and len(calls) == 1
+
+
+def test_the_transition_matrix_measurement_is_reused_by_a_second_run(tmp_path):
+    from numerics.validation import transition_matrix as tm
+
+    args = (2, 16, 16, 24, (1.0,), 0, False)  # 2 fields of 16 modes at nside 16
+    with measurements.stored_in(tmp_path):
+        first, i1 = tm._measured(*args)
+        second, i2 = tm._measured(*args)
+    assert not i1["reused"] and i2["reused"]
+    assert np.array_equal(first["M"], second["M"]) and first["identity_error"] == second["identity_error"]
+    direct = tm.measure(2, 16, 16, 24, omega_factors=(1.0,))
+    assert np.array_equal(direct["M"], second["M"])  # the stored measurement is the measurement
+
+
+def test_the_compton_getting_record_round_trips_exactly(tmp_path):
+    """A Simulation through the stored record and back: every number identical (JSON carries floats exactly)."""
+    from numerics.validation import compton_getting_e2e as cg
+
+    rng = np.random.default_rng(3)
+    rows = [{"delta_star": rng.normal(size=3), "delta": rng.normal(size=3), "shift": rng.normal(size=3) * 1e-7,
+             "rigidity_effect": float(rng.random()), "omega_t": 3.0, "budget": 0.1 / 3, "anisotropy_rms": 1e-300}]
+    sim = cg.Simulation("ci", 7, [{"realization": 0, "direction": 1, "beta": rng.normal(size=3) * 1e-4,
+                                   "by_time": rows}],
+                        (rng.normal(size=48), np.eye(3), rng.normal(size=3), rng.normal(size=3)), 2e-16, 1.5)
+    with measurements.stored_in(tmp_path):
+        measurements.cached("cg-demo", {}, lambda: cg._record(sim))
+        back, info = measurements.cached("cg-demo", {}, lambda: pytest.fail("recomputed"))
+    again = cg._from_record(back)
+    assert info["reused"] and (again.scale, again.seed, again.weight_check, again.seconds) == ("ci", 7, 2e-16, 1.5)
+    for a, b in zip(sim.shown, again.shown):
+        assert np.array_equal(a, b)
+    c0, c1 = sim.cases[0], again.cases[0]
+    assert np.array_equal(c0["beta"], c1["beta"]) and (c0["realization"], c0["direction"]) == (c1["realization"], 1)
+    for k, v in c0["by_time"][0].items():
+        assert np.array_equal(v, c1["by_time"][0][k]) and np.asarray(v).dtype == np.asarray(c1["by_time"][0][k]).dtype, k
