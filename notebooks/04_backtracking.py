@@ -276,6 +276,46 @@ for bad_field, bad_dt in ((field, 0.01), (PlaneWaveField.uniform((0.0, 0.0, 100.
         print("ValueError:", exc)
 
 # %% [markdown]
+# ### How large a step the observables allow (the step-size study)
+#
+# The bound says what a step must resolve; what the *observables* need is measured
+# (`numerics.validation.step_study`, issue 14): the ensembles of `aniso run` are backtracked on the same fields at
+# step factors $f = dt\cdot\max(k_{\max},\Omega_{\max})$ from 0.05 to the bound 0.5, and each headline observable's
+# change against $f = 0.05$ is compared with its statistical error at the papers' size. The bias of the Boris step
+# is of second order, $a\,(f^2 - f_0^2)$, fitted over all factors with a jackknife error (the differences between
+# steps are not noise-free: the trajectories decorrelate). A factor is accepted when the fitted bias plus two errors
+# is below a third of the paper-scale error; each preset takes the largest accepted factor as its `step_factor`.
+# The committed tables (`results/step-study/`), shown here without running anything:
+
+# %%
+import json as _json
+
+STUDY = next((d / "results" / "step-study" for d in (Path.cwd(), *Path.cwd().parents)
+              if (d / "results" / "step-study").is_dir()), None)
+if STUDY is None:
+    print("results/step-study not found (run from inside the repository checkout)")
+else:
+    fig, axes = plt.subplots(1, 2, figsize=(11, 4), sharey=False)
+    for ax, fam in zip(axes, ("002", "003")):
+        res = _json.loads((STUDY / f"{fam}-quick.json").read_text())
+        f = np.array([r["factor"] for r in res["rows"]])
+        for k, fit in res["fits"].items():
+            sp = fit["sigma_paper"]
+            b = np.array([r["bias"][k]["bias"] for r in res["rows"]]) / sp
+            e = np.array([r["bias"][k]["bias_err"] for r in res["rows"]]) / sp
+            line = ax.errorbar(f, b, e, marker="o", ms=3, capsize=2, lw=0.8, label=k)
+            ax.plot(f, fit["a"] * (f ** 2 - f[0] ** 2) / sp, color=line[0].get_color(), lw=0.6, ls="--")
+        ax.axhspan(-1 / 3, 1 / 3, color="0.85", zorder=0)
+        ax.axvline(res["chosen_factor"], color="k", lw=0.8, ls=":")
+        ax.set(xlabel="step factor f = dt max(k_max, Omega_max)", ylabel="bias / sigma_paper",
+               title=f"{fam}: {res['realizations']} fields, chosen f = {res['chosen_factor']:g}")
+        ax.legend(fontsize=7, ncol=2)
+        print(f"--- {fam} ({res['config']}) ---")
+        print((STUDY / f"{fam}-quick.md").read_text())
+    fig.tight_layout()
+    plt.show()
+
+# %% [markdown]
 # ## 3. Backtracking one realization
 #
 # ### Trajectories

@@ -7,7 +7,6 @@ Each measurement is the best (kernels) or the median (backtracker) of a few repe
 """
 from __future__ import annotations
 
-import os
 import platform
 import sys
 import time
@@ -22,7 +21,10 @@ GROUPS = ("backtrack",)
 
 
 def machine() -> dict:
-    return {"platform": platform.platform(), "cpus": os.cpu_count(), "processor": platform.processor()}
+    """The machine (numerics.provenance.machine: CPU model, SIMD flags, cores) and the commit measured."""
+    from numerics import provenance
+
+    return {**provenance.machine(), "processor": platform.processor(), "commit": provenance.commit()}
 
 
 def _say(progress: bool, text: str) -> None:

@@ -105,7 +105,7 @@ def _cmd_run(args) -> int:
         c = results["comparisons"][name]
         print(f"  {name}: {report.headline(c, COMPARISONS[name].headline)}")
         print(f"    agrees with theory: {report.agreement_text(c)}")
-    print(f"report: {Path(args.out).resolve() / 'index.html'} ({results['seconds']} s)")
+    print(f"report: {Path(args.out).resolve() / 'index.html'} ({results['timing']['total_s']} s)")
     print(results["outcome"])
     return 0 if results["passed"] else 1
 

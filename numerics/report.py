@@ -9,7 +9,6 @@ from __future__ import annotations
 
 import html
 import json
-import os
 import platform
 import re
 import shutil
@@ -18,6 +17,7 @@ from pathlib import Path
 
 from tqdm import tqdm
 
+from numerics import provenance
 from numerics.files import atomic_directory, exclusive, swap_in, write_error
 
 
@@ -90,7 +90,9 @@ def _run_locked(out, scale, data_dir, only, workers, dask_address, threads, back
     try:
         start = time.perf_counter()
         checks = list(run_checks(progress))
+        t_checks = time.perf_counter()
         stale = codegen.check()
+        t_kernels = time.perf_counter()
         sim_names = registry.names("backtracker") if only is None else list(only)
         stages = tqdm(total=len(registry.names("analytic")) + len(sim_names), desc="validations", unit="comparison",
                       disable=not progress, leave=False)
@@ -103,6 +105,7 @@ def _run_locked(out, scale, data_dir, only, workers, dask_address, threads, back
             tmp / "figures", scale, data_dir, only=only, workers=workers, dask_address=dask_address, threads=threads,
             backend=backend, progress=progress, tick=tick)
         stages.close()
+        t_validations = time.perf_counter()
         comparisons = {n: c for n, c in everything.items() if registry.COMPARISONS[n].kind == "analytic"}
         simulated = {n: c for n, c in everything.items() if registry.COMPARISONS[n].kind == "backtracker"}
         errata = [{"derivation": rid, "equation": e.equation, "printed": e.printed, "corrected": e.corrected,
@@ -120,15 +123,24 @@ def _run_locked(out, scale, data_dir, only, workers, dask_address, threads, back
             "ensembles": ensembles,
             "errata": errata,
             "versions": _versions(),
-            "machine": {"platform": platform.platform(), "cpus": os.cpu_count(), "backend": backend,
-                        "workers": workers, "dask": dask_address},
-            "seconds": round(time.perf_counter() - start, 2),
+            "machine": {**provenance.machine(backend), "backend": backend, "workers": workers, "dask": dask_address},
+            "commit": provenance.commit(),
         }
+        ensembles_s = sum(float(i.get("seconds") or 0.0) for i in ensembles.values())
+        results["timing"] = {
+            "checks_s": round(t_checks - start, 2), "kernels_s": round(t_kernels - t_checks, 2),
+            "ensembles_s": round(ensembles_s, 2), "comparisons_s": round(t_validations - t_kernels - ensembles_s, 2),
+            "report_s": None, "total_s": None}
         results["outcome"] = outcome_line(results)
-        (tmp / "results.json").write_text(json.dumps(results, indent=2, allow_nan=False))
+        # the pages quote the total up to here; writing them (maths rendered to SVG) is timed as report_s
+        t_report = time.perf_counter()
+        results["seconds"] = round(t_report - start, 2)
         (tmp / "errata.md").write_text(_errata_md(errata))
         (tmp / "summary.md").write_text(_summary_md(results))
         (tmp / "index.html").write_text(_index_html(results))
+        now = time.perf_counter()
+        results["timing"].update(report_s=round(now - t_report, 2), total_s=round(now - start, 2))
+        (tmp / "results.json").write_text(json.dumps(results, indent=2, allow_nan=False))
         swap_in(tmp, out)
     except OSError as exc:  # e.g. a full disk while the report is assembled: the old report stays, the new one goes
         shutil.rmtree(tmp, ignore_errors=True)
@@ -139,6 +151,34 @@ def _run_locked(out, scale, data_dir, only, workers, dask_address, threads, back
         shutil.rmtree(tmp, ignore_errors=True)
         raise
     return results
+
+
+#: what ``results.json`` holds: its top-level keys, and the keys each of the named ones holds at least (a committed
+#: report, e.g. results/paper/, is checked against it: :func:`schema_problems`)
+RESULTS_SCHEMA = {
+    "passed": (), "scale": (), "checks": (), "kernels": ("fresh", "stale"), "comparisons": (),
+    "groups": ("backtracker", "numerics"), "ensembles": (), "errata": (), "versions": ("aniso-workbench", "python"),
+    "machine": ("platform", "cpus", "cpu_model", "simd", "gpu_model", "backend"), "commit": ("id", "dirty"),
+    "timing": ("checks_s", "kernels_s", "ensembles_s", "comparisons_s", "report_s", "total_s"), "seconds": (),
+    "outcome": (),
+}
+#: the keys of each ``ensembles`` entry and of each ``comparisons`` entry (besides its headline numbers)
+ENSEMBLE_KEYS = ("config", "path", "reused", "realizations", "nside", "physics_hash", "seconds")
+COMPARISON_KEYS = ("verdict", "passed", "outcome", "error", "tolerance", "measured", "expected", "figures")
+
+
+def schema_problems(results: dict) -> list[str]:
+    """What ``results`` (a loaded results.json) lacks or has beyond :data:`RESULTS_SCHEMA`; empty when it matches."""
+    out = [f"missing key {k!r}" for k in RESULTS_SCHEMA if k not in results]
+    out += [f"unknown key {k!r} (from another version of aniso run?)" for k in results if k not in RESULTS_SCHEMA]
+    for k, subkeys in RESULTS_SCHEMA.items():
+        if subkeys and isinstance(results.get(k), dict):
+            out += [f"missing key {k}.{s}" for s in subkeys if s not in results[k]]
+    for name, e in (results.get("ensembles") or {}).items():
+        out += [f"missing key ensembles.{name}.{s}" for s in ENSEMBLE_KEYS if s not in e]
+    for name, c in (results.get("comparisons") or {}).items():
+        out += [f"missing key comparisons.{name}.{s}" for s in COMPARISON_KEYS if s not in c]
+    return out
 
 
 def _errata_md(errata) -> str:

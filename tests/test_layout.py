@@ -203,3 +203,15 @@ def test_import_numerics_is_light():
             "if m in sys.modules]; print(','.join(heavy))")
     out = subprocess.run([sys.executable, "-c", code], capture_output=True, text=True, check=True, cwd=ROOT)
     assert out.stdout.strip() == ""
+
+
+def test_committed_reports_match_the_schema():
+    """A report committed under results/ (the paper-scale reference, issue 14) has the schema that ``aniso run``
+    writes today (numerics.report.RESULTS_SCHEMA); an older one must be rerun, not silently kept."""
+    import json
+
+    from numerics import report
+
+    for page in sorted((ROOT / "results").glob("*/index.html")):  # a report of aniso run (not a study's results)
+        path = page.parent / "results.json"
+        assert report.schema_problems(json.loads(path.read_text())) == [], path

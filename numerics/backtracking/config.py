@@ -70,7 +70,7 @@ def _check_types(cfg) -> None:
     for name in _INT:
         if not _is_int(getattr(cfg, name)):
             bad(name, "an integer")
-    for name, value in (("dt", cfg.dt), ("lmax", cfg.lmax)):
+    for name, value in (("dt", cfg.dt), ("step_factor", cfg.step_factor), ("lmax", cfg.lmax)):
         if value is not None and not (_is_int(value) if name == "lmax" else _is_real(value)):
             bad(name, "an integer" if name == "lmax" else "a number" + " (or absent)")
     for name in _REAL_LISTS:
@@ -99,9 +99,10 @@ class SimulationConfig:
     ``regular`` = Omega_0.  Fields are gyrofrequencies (1/length) of the reference
     particle; the simulated particle has ``rigidity`` (> 0, relative) and ``charge`` (+1/-1).
 
-    Particles: HEALPix ``nside`` directions, backtracked with step ``dt`` (None: the default
-    of numerics.backtracking.boris) and recorded at ``omega_t`` (backtracking times in units of
-    1/``omega_ref``).
+    Particles: HEALPix ``nside`` directions, backtracked with step ``dt``, or (``dt`` None) with the step
+    ``step_factor / max(k_max, Omega_max)`` (``step_factor`` None: numerics.backtracking.kernel.DEFAULT_STEP_FACTOR;
+    at most STEP_LIMIT; the presets set their own, from the step-size study), and recorded at ``omega_t``
+    (backtracking times in units of 1/``omega_ref``).
 
     Analysis: ``lmax`` (None: 2 nside), the ``gradients`` reported by ``aniso simulate``
     and whether the gradient ansatz includes the Fick term -3 p.K.g with the measured
@@ -125,6 +126,7 @@ class SimulationConfig:
     rigidity: float = 1.0
     charge: int = 1
     dt: float | None = None
+    step_factor: float | None = None
     omega_ref: float = 10.0
     omega_t: tuple = tuple(np.geomspace(0.1, 100.0, 16).tolist())
     realizations: int = 16
@@ -152,9 +154,18 @@ class SimulationConfig:
         ``gradients``, ``fick``: those only choose how many realizations and how they are reported)."""
         import hashlib
 
+        from numerics.backtracking import kernel
+
         d = self.to_dict()
         for key in ("realizations", "name", "gradients", "fick"):
             d.pop(key)
+        # the step factor in effect, so that a changed default is a new physics, never a silent mix; at 0.1 (the only
+        # factor before it was a setting) it is left out, which keeps the ensembles stored before then valid
+        factor = d.pop("step_factor")
+        if d["dt"] is None:
+            factor = kernel.DEFAULT_STEP_FACTOR if factor is None else float(factor)
+            if factor != _FACTOR_BEFORE_SETTING:
+                d["step_factor"] = factor
         return hashlib.sha256(json.dumps(d, sort_keys=True).encode()).hexdigest()
 
     def replace(self, **changes) -> SimulationConfig:
@@ -207,17 +218,33 @@ class SimulationConfig:
             raise ValueError(f"fick={self.fick!r}: must be true or false")
         from numerics.backtracking import kernel
 
-        fld = make_field(self, 0)
-        dt = kernel.default_step(fld, self.rigidity) if self.dt is None else kernel.check_step(fld, self.dt, self.rigidity)
-        kernel.steps_for(self.times, dt)
+        if self.dt is not None and self.step_factor is not None:
+            raise ValueError(f"dt={self.dt!r}, step_factor={self.step_factor!r}: give the step (dt) or its factor "
+                             "(step_factor), not both")
+        kernel.check_step_factor(self.step_factor)
+        kernel.steps_for(self.times, self.step(make_field(self, 0)))
         return self
 
+    def step(self, field=None) -> float:
+        """The backtracking step: ``dt`` (checked against the field), else ``step_factor`` (None:
+        numerics.backtracking.kernel.DEFAULT_STEP_FACTOR) over max(k_max, Omega_max) of ``field`` (default: the
+        field of realization 0)."""
+        from numerics.backtracking import kernel
+
+        fld = make_field(self, 0) if field is None else field
+        if self.dt is not None:
+            return kernel.check_step(fld, self.dt, self.rigidity)
+        return kernel.default_step(fld, self.rigidity, self.step_factor)
+
+
+#: the step factor of every ensemble stored before ``step_factor`` was a setting (physics_hash)
+_FACTOR_BEFORE_SETTING = 0.1
 
 _FIELD_NAMES = tuple(f.name for f in dataclasses.fields(SimulationConfig))
 _TOML_SECTIONS = {
     "turbulence": ("spectrum", "n_modes", "k_min", "k_max", "sigma2", "rms", "coherence_length", "gamma", "regular",
                    "table_k", "table_e"),
-    "particles": ("nside", "rigidity", "charge", "dt", "omega_ref", "omega_t"),
+    "particles": ("nside", "rigidity", "charge", "dt", "step_factor", "omega_ref", "omega_t"),
     "ensemble": ("realizations", "seed"),
     "analysis": ("lmax", "gradients", "fick"),
 }

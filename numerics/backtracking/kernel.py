@@ -15,7 +15,8 @@ import numpy as np
 from numerics import _validate as check
 
 __all__ = ["Trajectories", "default_step", "check_step", "log_times", "signed_rigidity", "steps_for", "field_arrays",
-           "kernel_field", "progress_bar", "SIN2PI_COEFFICIENTS", "BLOCK", "STEP_LIMIT", "DEFAULT_STEP_FACTOR",
+           "kernel_field", "step_scales", "check_step_factor", "progress_bar", "SIN2PI_COEFFICIENTS", "BLOCK", "STEP_LIMIT",
+           "DEFAULT_STEP_FACTOR",
            "MAX_PARTICLES", "MAX_STEPS"]
 
 BLOCK = 64  # particles per block; every particle sits in a full block (padding), so results do not depend on threads
@@ -60,14 +61,37 @@ def _scales(field, rigidity):
     return k_max, omega_max
 
 
-def default_step(field, rigidity=1.0) -> float:
-    """The default step 0.1 / max(k_max, Omega_max) (module docstring), in length units."""
+def step_scales(field, rigidity=1.0) -> tuple[float, float]:
+    """``(k_max, Omega_max)``: the scales a step must resolve, ``dt * max(k_max, Omega_max)`` being the step factor
+    (default :data:`DEFAULT_STEP_FACTOR`, at most :data:`STEP_LIMIT`)."""
+    return _scales(field, check.positive("rigidity", rigidity, single=True))
+
+
+def default_step(field, rigidity=1.0, factor=None) -> float:
+    """The step ``factor / max(k_max, Omega_max)`` (module docstring), in length units; ``factor`` defaults to
+    :data:`DEFAULT_STEP_FACTOR` and may be at most :data:`STEP_LIMIT` (ValueError above).  The step never exceeds
+    the bound through rounding."""
     rigidity = check.positive("rigidity", rigidity, single=True)
+    factor = check_step_factor(factor)
     k_max, omega_max = _scales(field, rigidity)
     scale = max(k_max, omega_max)
     if scale == 0.0:
         raise ValueError("field: no modes and no regular field; there is nothing to resolve and no default step")
-    return DEFAULT_STEP_FACTOR / scale
+    dt = factor / scale
+    while dt * scale > factor:
+        dt = math.nextafter(dt, 0.0)
+    return dt
+
+
+def check_step_factor(factor) -> float:
+    """``factor`` (None: :data:`DEFAULT_STEP_FACTOR`) if it is in (0, STEP_LIMIT], else ValueError."""
+    if factor is None:
+        return DEFAULT_STEP_FACTOR
+    factor = check.positive("step_factor", factor, single=True)
+    if factor > STEP_LIMIT:
+        raise ValueError(f"step_factor={factor:g}: above the bound {STEP_LIMIT} on dt * max(k_max, Omega_max) (allowed "
+                         f"range (0, {STEP_LIMIT}]; the step would not resolve the field)")
+    return factor
 
 
 def check_step(field, dt, rigidity=1.0) -> float:
@@ -75,10 +99,12 @@ def check_step(field, dt, rigidity=1.0) -> float:
     rigidity = check.positive("rigidity", rigidity, single=True)
     dt = check.positive("dt", dt, single=True)
     k_max, omega_max = _scales(field, rigidity)
-    if dt * k_max > STEP_LIMIT:
+    # the bound itself is allowed in every realization: |k| of a mode differs between fields in its last bits
+    limit = STEP_LIMIT * (1.0 + 1e-12)
+    if dt * k_max > limit:
         raise ValueError(f"dt={dt:g}: does not resolve the smallest wavelength 2 pi/k_max = {2 * math.pi / k_max:.4g}; "
                          f"need dt * k_max <= {STEP_LIMIT} (dt <= {STEP_LIMIT / k_max:.4g}), got {dt * k_max:.3g}")
-    if dt * omega_max > STEP_LIMIT:
+    if dt * omega_max > limit:
         raise ValueError(f"dt={dt:g}: does not resolve the gyration; need dt * Omega_max <= {STEP_LIMIT} with Omega_max = "
                          f"(|Omega_0| + 3 Omega_rms)/|rigidity| = {omega_max:.4g} (dt <= {STEP_LIMIT / omega_max:.4g})")
     return dt

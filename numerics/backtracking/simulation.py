@@ -41,7 +41,7 @@ def simulate_realization(config, index: int, *, threads=None, backend="cpu", pro
         config = config_from_dict(config)
     fld = make_field(config, index)
     dirs = skymaps.directions(config.nside)
-    tr = boris.backtrack(fld, dirs, config.times, dt=config.dt, rigidity=config.rigidity, charge=config.charge,
+    tr = boris.backtrack(fld, dirs, config.times, dt=config.step(fld), rigidity=config.rigidity, charge=config.charge,
                              threads=threads, backend=backend, progress=progress)
     out = skymaps.summarize(tr.positions, tr.momenta, dirs, lmax=config.ell_max)
     arrays = fld.to_arrays()

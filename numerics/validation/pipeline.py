@@ -79,7 +79,8 @@ def load_or_simulate(name: str, scale: str, data_dir, *, workers=None, dask_addr
                      progress=True) -> tuple:
     """The stored ensemble if it holds every realization, else simulate (or resume) it.
 
-    Returns ``(Ensemble, info)`` with info = {"config", "path", "reused", "realizations", "seconds"}.
+    Returns ``(Ensemble, info)`` with info = {"config", "path", "reused", "realizations", "nside", "physics_hash",
+    "seconds"}.
     """
     from numerics.backtracking import storage
 
@@ -99,6 +100,7 @@ def load_or_simulate(name: str, scale: str, data_dir, *, workers=None, dask_addr
         ens = simulation.run_ensemble(config, path, workers=workers, dask_address=dask_address, threads=threads,
                                       backend=backend, progress=progress)
     info = {"config": config.name, "path": str(path), "reused": reused, "realizations": ens.realizations,
+            "nside": int(config.nside),
             "physics_hash": config.physics_hash(), "seconds": round(time.perf_counter() - t0, 2)}
     return ens, info
 

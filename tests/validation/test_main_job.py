@@ -163,3 +163,44 @@ def test_resolved_is_not_agreement(ci_run):
     if dt["converged"] is False:
         assert dt["verdict"] == "pass (not converged)" and "not converged: diffusion_tensor" in data["outcome"]
     assert "| diffusion_tensor |" in (out / "summary.md").read_text() and "NO: BGK" in (out / "summary.md").read_text()
+
+
+def test_results_json_matches_the_schema_with_timing_machine_and_commit(ci_run):
+    """Issue 14: results.json records the scale, each ensemble's realizations and nside, the wall time of each stage
+    and in total, the machine and the commit; numerics.report.RESULTS_SCHEMA says so, and a committed report
+    (results/*/results.json) is checked against the same schema (test_committed_reports_match_the_schema)."""
+    from numerics import report
+
+    _, out, _, _ = ci_run
+    data = json.loads((out / "results.json").read_text())
+    assert report.schema_problems(data) == []
+    t = data["timing"]
+    stages = ("checks_s", "kernels_s", "ensembles_s", "comparisons_s", "report_s")
+    assert all(t[s] >= 0 for s in stages) and t["total_s"] > 0
+    assert abs(sum(t[s] for s in stages) - t["total_s"]) <= 0.05 * len(stages)  # rounded to 0.01 s each
+    for name, e in data["ensembles"].items():
+        cfg = pipeline.ensemble_config(name, "ci")
+        assert (e["realizations"], e["nside"]) == (cfg.realizations, cfg.nside)
+    assert data["machine"]["cpus"] >= 1 and isinstance(data["machine"]["simd"], list)
+    assert data["commit"]["id"] is None or re.fullmatch(r"[0-9a-f]{40}", data["commit"]["id"])
+    # the schema can fail: a key lost, a key of another version, a stage missing
+    assert report.schema_problems({k: v for k, v in data.items() if k != "timing"}) == ["missing key 'timing'"]
+    assert report.schema_problems({**data, "old_key": 1}) == ["unknown key 'old_key' (from another version of aniso run?)"]
+    broken = {**data, "timing": {k: v for k, v in t.items() if k != "total_s"}}
+    assert report.schema_problems(broken) == ["missing key timing.total_s"]
+
+
+def test_a_second_run_reuses_the_stored_measurements(ci_run):
+    """Issue 14, item 2: the Compton-Getting and transition-matrix measurements are stored in the data directory;
+    a second run on it reads them (nothing recomputed) and reports the same numbers, bit for bit."""
+    _, out, data_dir, _ = ci_run
+    first = json.loads((out / "results.json").read_text())["comparisons"]
+    names = ["compton_getting", "transition_matrix"]
+    again, _ = pipeline.run_comparisons(None, "ci", data_dir, only=names, progress=False)
+    for name in names:
+        assert first[name]["measured"]["stored"]["reused"] is False  # the first run measured it
+        stored = again[name].measured["stored"]
+        assert stored["reused"] is True and stored["path"] == first[name]["measured"]["stored"]["path"]
+        for key in registry.COMPARISONS[name].headline:
+            assert again[name].measured[key] == first[name][key], key
+        assert again[name].error == first[name]["error"]
