@@ -258,19 +258,32 @@ def simulate(scale: str = "quick", progress: bool = False, seed: int = MASTER_SE
     Parameters
     ----------
     scale : {"ci", "quick", "paper"} -- problem size (``SIZES``): ci < 30 s, quick < 1 min on 2 cores
-    progress : bool -- a tqdm bar over the cases
+    progress : bool -- a tqdm bar over the fields
     seed : int >= 0 -- master seed; realization i draws its field, gradient direction and beta directions from
         numpy.random.SeedSequence(seed, spawn_key=(i,))
 
     Lengths and times in L_c, c = 1, fields as gyrofrequencies (1/L_c), beta in units of c.
     """
+    scale = check_scale(scale)
+    seed = check.integer("seed", seed, 0, 2**63 - 1)
+    t0 = time.perf_counter()
+    rows = _rows(scale, seed, 0, SIZES[scale].realizations, progress)
+    return _from_record(_collapse(rows, scale, seed, time.perf_counter() - t0))
+
+
+#: The entries of :func:`_rows` that hold one entry per realization.
+_ROWS = ("cases", "shown_map", "shown_rotation", "shown_beta", "shown_shift", "weight_check")
+
+
+def _rows(scale: str, seed: int, start: int, stop: int, progress: bool = False) -> dict:
+    """Realizations ``start .. stop-1`` of :func:`simulate`, one row each (each depends on its own seed alone):
+    ``cases`` (per realization, the list of its case records, vectors as lists: :func:`_record`'s form), the first
+    case's verdict-time difference map, rotation, beta and shift (``shown_*``), and ``weight_check``."""
     from numerics import diffusion
     from numerics.backtracking.boris import default_step
     from numerics.backtracking.skymaps import directions
     from numerics.backtracking.turbulence import PlaneWaveField
 
-    scale = check_scale(scale)
-    seed = check.integer("seed", seed, 0, 2**63 - 1)
     cfg = SIZES[scale]
     s = 2.0 + SPECTRAL_INDEX
     regular = np.array([0.0, 0.0, OMEGA_0])
@@ -282,11 +295,10 @@ def simulate(scale: str = "quick", progress: bool = False, seed: int = MASTER_SE
     if progress:
         from tqdm.auto import tqdm
 
-        bar = tqdm(total=cfg.realizations * cfg.directions * len(cfg.betas), desc="compton-getting e2e", leave=False,
+        bar = tqdm(total=(stop - start) * cfg.directions * len(cfg.betas), desc="compton-getting e2e", leave=False,
                    disable=os.environ.get("ANISO_NO_PROGRESS") == "1")
-    t0 = time.perf_counter()
-    cases, weight_check, shown = [], 0.0, None
-    for i in range(cfg.realizations):
+    out = {k: [] for k in _ROWS}
+    for i in range(start, stop):
         field_seed, geo_seed = np.random.SeedSequence(seed, spawn_key=(i,)).spawn(2)
         field = PlaneWaveField.giacalone_jokipii(cfg.n_modes, 2 * np.pi / 100.0, 2 * np.pi / cfg.lambda_min, sigma2=1.0,
                                                  regular=regular, seed=field_seed)
@@ -296,6 +308,7 @@ def simulate(scale: str = "quick", progress: bool = False, seed: int = MASTER_SE
         kg = kg_tensor @ g
         bhats = _directions(rng, cfg.directions)
         budgets = _budgets(field, grid, cfg.betas, times, dt, g, kg, s, rng)
+        cases, weight_check, shown = [], 0.0, None
         for j, bhat in enumerate(bhats):
             rot = _rotation_to(bhat)
             for beta in cfg.betas:
@@ -308,12 +321,25 @@ def simulate(scale: str = "quick", progress: bool = False, seed: int = MASTER_SE
                     shown = (rows[kverdict]["difference_map"], rot, beta * bhat, rows[kverdict]["shift"])
                 for row in rows:
                     del row["difference_map"]
-                cases.append({"realization": i, "direction": j, "beta": beta * bhat, "by_time": rows})
+                cases.append(_case_record({"realization": i, "direction": j, "beta": beta * bhat, "by_time": rows}))
                 if bar is not None:
                     bar.update(1)
+        out["cases"].append(cases)
+        for k, v in zip(_ROWS[1:5], shown):
+            out[k].append(np.asarray(v, float))
+        out["weight_check"].append(weight_check)
     if bar is not None:
         bar.close()
-    return Simulation(scale, seed, cases, shown, weight_check, time.perf_counter() - t0)
+    return {k: (v if k == "cases" else np.asarray(v, float)) for k, v in out.items()}
+
+
+def _collapse(rows: dict, scale: str, seed: int, seconds: float) -> dict:
+    """The realizations' rows as one :func:`_record` (cases of every realization in order, the first realization's
+    shown map, the largest weight check)."""
+    return {"scale": scale, "seed": seed, "cases": [c for cases in rows["cases"] for c in cases],
+            "shown_map": np.asarray(rows["shown_map"][0]), "shown_rotation": np.asarray(rows["shown_rotation"][0]),
+            "shown_beta": np.asarray(rows["shown_beta"][0]), "shown_shift": np.asarray(rows["shown_shift"][0]),
+            "weight_check": float(np.max(rows["weight_check"])), "seconds": float(seconds)}
 
 
 def _verdict_index(cfg: _Scale) -> int:
@@ -410,9 +436,10 @@ def compton_getting_end_to_end(figdir: Path | None = None, scale: str = "quick",
 
 
 def _simulated(scale, progress, seed) -> tuple[Simulation, dict]:
-    """:func:`simulate`, stored in the data directory of ``aniso run`` and reused (numerics.validation.measurements),
-    keyed by the scale, its sizes, the seed and the source of the modules that compute it.  A fresh simulation
-    goes through the same record as a stored one, so the two give the same numbers bit for bit."""
+    """:func:`simulate`, stored realization by realization in the data directory of ``aniso run``
+    (numerics.validation.measurements.cached_rows), keyed by the scale, its sizes other than the number of fields,
+    the seed and the source of the modules that compute it: an interrupted measurement resumes at its last field.
+    A fresh simulation goes through the same record as a stored one, so the two give the same numbers bit for bit."""
     import sys
 
     from numerics.backtracking import boris, kernel, skymaps, turbulence
@@ -420,20 +447,28 @@ def _simulated(scale, progress, seed) -> tuple[Simulation, dict]:
 
     scale = check_scale(scale)
     seed = check.integer("seed", seed, 0, 2**63 - 1)
-    params = {"scale": scale, "seed": seed, "sizes": asdict(SIZES[scale])}
-    record, stored = measurements.cached("compton-getting", params, lambda: _record(simulate(scale, progress, seed)),
-                                         modules=(sys.modules[__name__], boris, kernel, skymaps, turbulence))
-    return _from_record(record), stored
+    sizes = asdict(SIZES[scale])
+    n = sizes.pop("realizations")
+    params = {"scale": scale, "seed": seed, "sizes": sizes}
+    rows, stored = measurements.cached_rows("compton-getting", params, n, lambda a, b: _rows(scale, seed, a, b),
+                                            rows=_ROWS, modules=(sys.modules[__name__], boris, kernel, skymaps, turbulence),
+                                            chunk=1, progress=progress, desc="compton-getting e2e")
+    return _from_record(_collapse(rows, scale, seed, stored["compute_seconds"])), stored
 
 
 _VECTORS = ("delta_star", "delta", "shift")
 
 
+def _case_record(c: dict) -> dict:
+    """A case with its vectors as lists (JSON carries the floats exactly)."""
+    return {**c, "beta": np.asarray(c["beta"]).tolist(),
+            "by_time": [{k: (np.asarray(v).tolist() if k in _VECTORS else v) for k, v in row.items()}
+                        for row in c["by_time"]]}
+
+
 def _record(sim: Simulation) -> dict:
     """A Simulation as a flat measurement: arrays, numbers and JSON (cases, with their vectors as lists)."""
-    cases = [{**c, "beta": np.asarray(c["beta"]).tolist(),
-              "by_time": [{k: (np.asarray(v).tolist() if k in _VECTORS else v) for k, v in row.items()}
-                          for row in c["by_time"]]} for c in sim.cases]
+    cases = [_case_record(c) for c in sim.cases]
     diff, rot, beta, shift = sim.shown
     return {"scale": sim.scale, "seed": sim.seed, "cases": cases, "shown_map": np.asarray(diff),
             "shown_rotation": np.asarray(rot), "shown_beta": np.asarray(beta), "shown_shift": np.asarray(shift),

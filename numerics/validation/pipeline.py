@@ -18,7 +18,8 @@ Scales: :data:`numerics.validation.base.SCALES`.  The ensembles are stored with
 (``SimulationConfig.physics_hash``), so a later run with the same configuration reuses them (and resumes an
 interrupted one); a changed configuration gets a new file.  The measurements of the comparisons that simulate their
 own setup (compton_getting, transition_matrix) are stored there too (:mod:`numerics.validation.measurements`, keyed
-by their parameters and the source of the code that measures them), so a second run recomputes nothing expensive.
+by their parameters and the source of the code that measures them, field by field: resumed and extended like the
+ensembles), so a second run recomputes nothing expensive.
 """
 from __future__ import annotations
 

@@ -58,6 +58,7 @@ separately.
 """
 from __future__ import annotations
 
+import functools
 import time
 from dataclasses import dataclass
 from pathlib import Path
@@ -255,48 +256,61 @@ def measure(realizations: int, nside: int = 16, n_modes: int = 256, l_fit: int =
             seed: int = SEED, n_res: int = 0, progress: bool = False) -> dict:
     """Backtrack ``realizations`` white-noise fields (:func:`white_noise_field`) and return per-realization matrices.
 
-    Field r uses ``SeedSequence(seed).spawn(realizations)[r]``; every factor in ``omega_factors`` re-uses the same
-    draws with omega_rms = OMEGA_DT_PER_ALPHA k_in x factor.  Returns a dict with ``M`` of shape
+    Field r uses ``SeedSequence(seed).spawn(realizations)[r]`` (spawn key (r,), the same for every count, so the
+    first n realizations of a larger measurement are the measurement of n); every factor in ``omega_factors`` re-uses
+    the same draws with omega_rms = OMEGA_DT_PER_ALPHA k_in x factor.  Returns a dict with ``M`` of shape
     (len(omega_factors), R, len(ALPHAS), LMAX+1, L0_MAX+1), ``M_hi`` (the first ``n_res`` realizations at factor 1
     analysed at 2 nside and l_fit + 8), ``times`` (dT, 1/k_in), ``dt`` (the steps, dT/N_STEPS), ``identity_error``
     (max |M(dT = 0) - delta| of the analysis), ``omega_rms`` and ``seconds``.
     """
+    t0 = time.perf_counter()
+    rows = _rows(0, realizations, nside, n_modes, l_fit, tuple(omega_factors), seed, progress=progress)
+    out = dict(rows, M=np.moveaxis(rows["M"], 0, 1))
+    out["M_hi"] = _rows(0, n_res, 2 * nside, n_modes, l_fit + 8, (1.0,), seed)["M"][:, 0] if n_res else \
+        np.empty((0, len(ALPHAS), LMAX + 1, L0_MAX + 1))
+    out["seconds"] = time.perf_counter() - t0
+    return out
+
+
+@functools.lru_cache(maxsize=4)
+def _analysis(nside: int, l_fit: int) -> tuple[Analysis, float]:
+    """The analysis at (nside, l_fit) and its identity error max |M(dT = 0) - delta| (checked for every l <= l_fit;
+    the realizations are analysed for l <= LMAX)."""
+    ana = Analysis.build(nside, l_fit)
+    return ana, float(np.max(np.abs(ana.mixing(ana.directions[None], l_fit)[0] - np.eye(l_fit + 1)[:, :L0_MAX + 1])))
+
+
+def _rows(start: int, stop: int, nside: int, n_modes: int, l_fit: int, omega_factors: tuple, seed: int, *,
+          progress: bool = False) -> dict:
+    """Realizations ``start .. stop-1`` (see :func:`measure`): ``M`` of shape (stop - start, len(omega_factors),
+    len(ALPHAS), LMAX+1, L0_MAX+1), and ``times``, ``dt``, ``identity_error``, ``omega_rms``, ``omega_factors``."""
     from numerics.backtracking.boris import backtrack
 
-    ana = Analysis.build(nside, l_fit)
-    identity_error = float(np.max(np.abs(ana.mixing(ana.directions[None], l_fit)[0] - np.eye(l_fit + 1)[:, :L0_MAX + 1])))
-    # (the identity is checked for every l <= l_fit; the realizations are analysed for l <= LMAX)
-    ana_hi = Analysis.build(2 * nside, l_fit + 8) if n_res else None
+    ana, identity_error = _analysis(nside, l_fit)
     omega = OMEGA_DT_PER_ALPHA * K_IN
     times = np.asarray(ALPHAS) / K_IN
-    seeds = np.random.SeedSequence(seed).spawn(realizations)
-    M = np.empty((len(omega_factors), realizations, len(ALPHAS), LMAX + 1, L0_MAX + 1))
-    M_hi = np.empty((n_res, len(ALPHAS), LMAX + 1, L0_MAX + 1))
+    dts = times / N_STEPS
+    M = np.empty((stop - start, len(omega_factors), len(ALPHAS), LMAX + 1, L0_MAX + 1))
     bar = None
     if progress:
         from tqdm.auto import tqdm
 
-        bar = tqdm(total=realizations, desc="transition matrix", unit="field", leave=False)
-    t0 = time.perf_counter()
-    dts = times / N_STEPS
-    for r, ss in enumerate(seeds):
+        bar = tqdm(total=stop - start, desc="transition matrix", unit="field", leave=False)
+    for r in range(start, stop):
+        ss = np.random.SeedSequence(seed, spawn_key=(r,))
         mom = []
-        for i, factor in enumerate(omega_factors):
+        for factor in omega_factors:
             field = white_noise_field(n_modes, omega * factor, ss)
             mom.append([backtrack(field, ana.directions, [T], dt=dt).momenta[0] for T, dt in zip(times, dts)])
-            if i == 0 and r < n_res:
-                M_hi[r] = ana_hi.mixing(np.stack([backtrack(field, ana_hi.directions, [T], dt=dt).momenta[0]
-                                                  for T, dt in zip(times, dts)]))
-        M[:, r] = ana.mixing(np.stack(mom))
+        M[r - start] = ana.mixing(np.stack(mom))
         if bar is not None:
             bar.update(1)
     if bar is not None:
         bar.close()
-    return dict(M=M, M_hi=M_hi, times=times, dt=dts, identity_error=identity_error, omega_rms=omega,
-                omega_factors=np.asarray(omega_factors, float), seconds=time.perf_counter() - t0)
+    return dict(M=M, times=times, dt=dts, identity_error=identity_error, omega_rms=omega,
+                omega_factors=np.asarray(omega_factors, float))
 
 
-# ---------------------------------------------------------------------------------------------- comparison
 def _chi2_null_sd(x: np.ndarray) -> float:
     """Standard deviation of mean(z^2) over correlated Gaussian z with the sample correlation of the columns of x
     (R, n): sqrt(2 sum_ij rho_ij^2)/n (biased upwards by ~n/R from the noise in rho)."""
@@ -305,20 +319,36 @@ def _chi2_null_sd(x: np.ndarray) -> float:
 
 
 def _measured(R, nside, n_modes, l_fit, factors, n_res, progress) -> tuple[dict, dict]:
-    """:func:`measure`, stored in the data directory of ``aniso run`` and reused (numerics.validation.measurements):
-    keyed by these arguments and the source of the modules that compute it."""
+    """:func:`measure`, stored row by row in the data directory of ``aniso run`` (numerics.validation.measurements.
+    cached_rows): keyed by the arguments other than the counts and by the source of the modules that compute it, so
+    an interrupted measurement resumes, a larger one (quick after ci) extends a smaller one, and a smaller one reads
+    the first realizations of a larger one.  The fine-resolution rows (``n_res``) are a second row measurement."""
     import sys
 
     from numerics.backtracking import boris, kernel, turbulence
     from numerics.validation import measurements
 
-    params = dict(realizations=R, nside=nside, n_modes=n_modes, l_fit=l_fit, omega_factors=[float(f) for f in factors],
-                  n_res=n_res, seed=SEED)
-    return measurements.cached("transition-matrix", params, lambda: measure(
-        R, nside, n_modes, l_fit, omega_factors=factors, n_res=n_res, progress=progress),
-        modules=(sys.modules[__name__], boris, kernel, turbulence))
+    modules = (sys.modules[__name__], boris, kernel, turbulence)
+    factors = tuple(float(f) for f in factors)
+    params = dict(nside=nside, n_modes=n_modes, l_fit=l_fit, omega_factors=list(factors), seed=SEED)
+    sim, info = measurements.cached_rows(
+        "transition-matrix", params, R, lambda a, b: _rows(a, b, nside, n_modes, l_fit, factors, SEED), rows=("M",),
+        modules=modules, progress=progress, desc="transition matrix")
+    sim = dict(sim, M=np.moveaxis(sim["M"], 0, 1), seconds=info["compute_seconds"])
+    sim["M_hi"] = np.empty((0, len(ALPHAS), LMAX + 1, L0_MAX + 1))
+    if n_res:
+        hi_params = dict(params, nside=2 * nside, l_fit=l_fit + 8, omega_factors=[1.0])
+        hi, hi_info = measurements.cached_rows(
+            "transition-matrix", hi_params, n_res, lambda a, b: _rows(a, b, 2 * nside, n_modes, l_fit + 8, (1.0,), SEED),
+            rows=("M",), modules=modules, progress=progress, desc="transition matrix (2 nside)")
+        sim["M_hi"] = hi["M"][:, 0]
+        sim["seconds"] += hi_info["compute_seconds"]
+        info = dict(info, reused=info["reused"] and hi_info["reused"], rows_computed=info["rows_computed"],
+                    hi=hi_info, seconds=round(info["seconds"] + hi_info["seconds"], 2))
+    return sim, info
 
 
+# ---------------------------------------------------------------------------------------------- comparison
 def transition_matrix(figdir: Path | None = None, scale: str = "quick", progress: bool = False) -> Comparison:
     """Simulated M_{l l0}(dT) (003 eq. (3.6)) against QLT (003 eqs. (3.11)-(3.23)), entry by entry (module docstring).
 
