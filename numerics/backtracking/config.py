@@ -42,7 +42,7 @@ MAX_REALIZATIONS = 100_000
 MAX_CONFIG_BYTES = 1 << 20
 
 # the type each field must have (bool is not a number here: ``rms = true`` is a mistake, not 1.0)
-_STR = ("name", "length_unit", "spectrum")
+_STR = ("name", "length_unit", "spectrum", "integrator")
 _REAL = ("k_min", "k_max", "sigma2", "rms", "coherence_length", "gamma", "rigidity", "omega_ref")
 _INT = ("n_modes", "nside", "charge", "realizations", "seed")
 _REAL_LISTS = ("regular", "table_k", "table_e", "omega_t")
@@ -99,9 +99,10 @@ class SimulationConfig:
     ``regular`` = Omega_0.  Fields are gyrofrequencies (1/length) of the reference
     particle; the simulated particle has ``rigidity`` (> 0, relative) and ``charge`` (+1/-1).
 
-    Particles: HEALPix ``nside`` directions, backtracked with step ``dt``, or (``dt`` None) with the step
-    ``step_factor / max(k_max, Omega_max)`` (``step_factor`` None: numerics.backtracking.kernel.DEFAULT_STEP_FACTOR;
-    at most STEP_LIMIT; the presets set their own, from the step-size study), and recorded at ``omega_t``
+    Particles: HEALPix ``nside`` directions, backtracked by ``integrator`` ('boris' or its fourth-order composition
+    'yoshida4', numerics.backtracking.boris) with step ``dt``, or (``dt`` None) with the step
+    ``step_factor / max(k_max, Omega_max)`` (``step_factor`` None: the integrator's default in
+    numerics.backtracking.kernel.DEFAULT_STEP_FACTORS, at most its STEP_LIMITS entry), and recorded at ``omega_t``
     (backtracking times in units of 1/``omega_ref``).
 
     Analysis: ``lmax`` (None: 2 nside), the ``gradients`` reported by ``aniso simulate``
@@ -127,6 +128,7 @@ class SimulationConfig:
     charge: int = 1
     dt: float | None = None
     step_factor: float | None = None
+    integrator: str = "boris"
     omega_ref: float = 10.0
     omega_t: tuple = tuple(np.geomspace(0.1, 100.0, 16).tolist())
     realizations: int = 16
@@ -162,10 +164,13 @@ class SimulationConfig:
         # the step factor in effect, so that a changed default is a new physics, never a silent mix; at 0.1 (the only
         # factor before it was a setting) it is left out, which keeps the ensembles stored before then valid
         factor = d.pop("step_factor")
+        integrator = d.pop("integrator")
         if d["dt"] is None:
-            factor = kernel.DEFAULT_STEP_FACTOR if factor is None else float(factor)
-            if factor != _FACTOR_BEFORE_SETTING:
+            factor = kernel.DEFAULT_STEP_FACTORS.get(integrator, 0.0) if factor is None else float(factor)
+            if factor != _FACTOR_BEFORE_SETTING or integrator != "boris":
                 d["step_factor"] = factor
+        if integrator != "boris":  # likewise: Boris, the only integrator before it was a setting, is left out
+            d["integrator"] = integrator
         return hashlib.sha256(json.dumps(d, sort_keys=True).encode()).hexdigest()
 
     def replace(self, **changes) -> SimulationConfig:
@@ -221,7 +226,8 @@ class SimulationConfig:
         if self.dt is not None and self.step_factor is not None:
             raise ValueError(f"dt={self.dt!r}, step_factor={self.step_factor!r}: give the step (dt) or its factor "
                              "(step_factor), not both")
-        kernel.check_step_factor(self.step_factor)
+        kernel.check_integrator(self.integrator)
+        kernel.check_step_factor(self.step_factor, self.integrator)
         kernel.steps_for(self.times, self.step(make_field(self, 0)))
         return self
 
@@ -233,8 +239,8 @@ class SimulationConfig:
 
         fld = make_field(self, 0) if field is None else field
         if self.dt is not None:
-            return kernel.check_step(fld, self.dt, self.rigidity)
-        return kernel.default_step(fld, self.rigidity, self.step_factor)
+            return kernel.check_step(fld, self.dt, self.rigidity, self.integrator)
+        return kernel.default_step(fld, self.rigidity, self.step_factor, self.integrator)
 
 
 #: the step factor of every ensemble stored before ``step_factor`` was a setting (physics_hash)
@@ -244,7 +250,7 @@ _FIELD_NAMES = tuple(f.name for f in dataclasses.fields(SimulationConfig))
 _TOML_SECTIONS = {
     "turbulence": ("spectrum", "n_modes", "k_min", "k_max", "sigma2", "rms", "coherence_length", "gamma", "regular",
                    "table_k", "table_e"),
-    "particles": ("nside", "rigidity", "charge", "dt", "step_factor", "omega_ref", "omega_t"),
+    "particles": ("nside", "rigidity", "charge", "dt", "step_factor", "integrator", "omega_ref", "omega_t"),
     "ensemble": ("realizations", "seed"),
     "analysis": ("lmax", "gradients", "fick"),
 }

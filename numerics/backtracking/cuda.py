@@ -8,7 +8,9 @@ cosine (range reduction by rint, odd polynomial of degree 13, the same coefficie
 rotation v' = v + v x t, v+ = v + s v' x t with s = 2 / (1 + t^2); half a drift.  Wave vectors
 and phases are in turns and amplitudes are pre-scaled by dt / (2 R) (``kernel.kernel_field``).
 Results agree with the CPU backend to round-off, not bit for bit: the CUDA compiler and LLVM on
-the CPU contract different multiply-adds into FMAs.
+the CPU contract different multiply-adds into FMAs.  The fourth-order composition ``yoshida4`` (substeps
+dt w1, dt w0, dt w1) runs in the same kernel: each substep's drift is w half_dt and its t is w times the field
+sum (both exact for Boris, w = 1).
 
 Layout: one GPU thread per particle, the state (x, y, u) in registers for all the steps of one
 launch; the modes (7 float64 each: kx, ky, kz, ph, ax, ay, az) staged through shared memory in
@@ -157,8 +159,10 @@ def _boris_kernel():
         return v * (_C1 + w * (_C3 + w * (_C5 + w * (_C7 + w * (_C9 + w * (_C11 + w * _C13))))))
 
     @cuda.jit
-    def boris(state, modes, n_modes, o0x, o0y, o0z, half_dt, nsteps, first, count):
-        """Advance particles first .. first + count - 1 of ``state`` (6, M) by ``nsteps`` Boris steps."""
+    def boris(state, modes, n_modes, o0x, o0y, o0z, half_dt, w0, w1, nsub, nsteps, first, count):
+        """Advance particles first .. first + count - 1 of ``state`` (6, M) by ``nsteps`` steps, each the composition
+        of ``nsub`` Boris steps of dt w0 (nsub = 1: w0 = 1, the Boris step itself, operation for operation) or of
+        dt w0, dt w1, dt w0 (nsub = 3: yoshida4); the amplitudes are scaled by dt / (2 R), the substep's t by w."""
         sm = cuda.shared.array((7, tile), float64)
         tid = cuda.threadIdx.x
         nthreads = cuda.blockDim.x
@@ -171,10 +175,13 @@ def _boris_kernel():
         ux = state[3, j]
         uy = state[4, j]
         uz = state[5, j]
-        for _ in range(nsteps):
-            x += half_dt * ux
-            y += half_dt * uy
-            z += half_dt * uz
+        for step in range(nsteps * nsub):
+            sub = step % nsub
+            w = w1 if sub == 1 else w0
+            hd = w * half_dt  # exact for w = 1
+            x += hd * ux
+            y += hd * uy
+            z += hd * uz
             tx = o0x
             ty = o0y
             tz = o0z
@@ -194,6 +201,9 @@ def _boris_kernel():
                         tx += sm[4, n] * c
                         ty += sm[5, n] * c
                         tz += sm[6, n] * c
+            tx *= w  # exact for w = 1
+            ty *= w
+            tz *= w
             s2 = 2.0 / (1.0 + tx * tx + ty * ty + tz * tz)
             # Boris: v' = v + v x t ;  v+ = v + s v' x t  with s = 2 / (1 + t^2)
             px = ux + (uy * tz - uz * ty)
@@ -202,9 +212,9 @@ def _boris_kernel():
             ux += s2 * (py * tz - pz * ty)
             uy += s2 * (pz * tx - px * tz)
             uz += s2 * (px * ty - py * tx)
-            x += half_dt * ux
-            y += half_dt * uy
-            z += half_dt * uz
+            x += hd * ux
+            y += hd * uy
+            z += hd * uz
         if i <= last:
             state[0, i] = x
             state[1, i] = y
@@ -219,9 +229,16 @@ def _boris_kernel():
 class _Device:
     """The field and the particle state on the device, and launches over particle groups."""
 
-    def __init__(self, kernel, state):
+    def __init__(self, kernel, state, weights=(1.0,)):
         from numba import cuda
 
+        weights = tuple(float(w) for w in weights)
+        if len(weights) == 1 and weights[0] == 1.0:
+            self.w0, self.w1, self.nsub = 1.0, 1.0, 1
+        elif len(weights) == 3 and weights[0] == weights[2]:
+            self.w0, self.w1, self.nsub = weights[0], weights[1], 3
+        else:
+            raise ValueError(f"weights={weights!r}: the CUDA kernel composes (1,) or symmetric (w0, w1, w0) only")
         kx, ky, kz, ph, ax, ay, az, o0 = kernel
         n = int(np.asarray(kx).size)
         self.n_modes = -(-n // UNROLL) * UNROLL  # padded with zero modes (k = 0, ph = 0, a = 0), which add exactly 0
@@ -234,7 +251,7 @@ class _Device:
         self.modes = cuda.to_device(modes)
         self.state = cuda.to_device(np.ascontiguousarray(state, dtype=np.float64))
         self.boris = _boris_kernel()
-        self.cost = self.n_modes + _STEP_OVERHEAD  # per particle step, in mode evaluations
+        self.cost = self.nsub * (self.n_modes + _STEP_OVERHEAD)  # per particle step, in mode evaluations
 
     def advance(self, half_dt, nsteps, group):
         """Launch ``nsteps`` steps over all particles, ``group`` particles per launch (asynchronous)."""
@@ -246,7 +263,8 @@ class _Device:
             for first in range(0, self.m, group):
                 count = min(group, self.m - first)
                 blocks = -(-count // self.tpb)
-                self.boris[blocks, self.tpb](self.state, self.modes, self.n_modes, *self.o0, half_dt, nsteps, first, count)
+                self.boris[blocks, self.tpb](self.state, self.modes, self.n_modes, *self.o0, half_dt, self.w0, self.w1,
+                                             self.nsub, nsteps, first, count)
 
     def plan(self, budget, remaining):
         """(steps, group) for a round of about ``budget`` mode evaluations, at most ``remaining`` steps."""
@@ -263,7 +281,7 @@ def _synchronize():
     cuda.synchronize()
 
 
-def integrate(kernel, pos, dirs, steps, dt, progress=False, desc=""):
+def integrate(kernel, pos, dirs, steps, dt, progress=False, desc="", weights=(1.0,)):
     """Integrate on the GPU; arguments and result as ``boris._integrate`` (a ``kernel.Trajectories``).
 
     Parameters
@@ -278,6 +296,8 @@ def integrate(kernel, pos, dirs, steps, dt, progress=False, desc=""):
         The step (length units).
     progress : bool
         tqdm bar over steps (``desc`` its label).
+    weights : (1,) or (3,)
+        The composition (``kernel.COMPOSITIONS``): (1.0,) Boris, (w1, w0, w1) yoshida4.
 
     Raises
     ------
@@ -291,7 +311,7 @@ def integrate(kernel, pos, dirs, steps, dt, progress=False, desc=""):
     dirs = np.asarray(dirs, dtype=np.float64).reshape(-1, 3)
     steps = np.asarray(steps, dtype=np.int64).reshape(-1)
     m = dirs.shape[0]
-    dev = _Device(kernel, np.concatenate([pos.T, dirs.T]))
+    dev = _Device(kernel, np.concatenate([pos.T, dirs.T]), weights)
     half_dt = 0.5 * float(dt)
     dev.advance(half_dt, 0, dev.m)  # compiles the kernel (first use) outside the timed rounds; changes nothing
     _synchronize()

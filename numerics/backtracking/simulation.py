@@ -42,7 +42,7 @@ def simulate_realization(config, index: int, *, threads=None, backend="cpu", pro
     fld = make_field(config, index)
     dirs = skymaps.directions(config.nside)
     tr = boris.backtrack(fld, dirs, config.times, dt=config.step(fld), rigidity=config.rigidity, charge=config.charge,
-                             threads=threads, backend=backend, progress=progress)
+                             threads=threads, backend=backend, progress=progress, integrator=config.integrator)
     out = skymaps.summarize(tr.positions, tr.momenta, dirs, lmax=config.ell_max)
     arrays = fld.to_arrays()
     out.update({f"field_{k}": np.asarray(v) for k, v in arrays.items() if np.ndim(v) > 0})

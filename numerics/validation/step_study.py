@@ -42,7 +42,7 @@ from numerics import _validate as check
 from numerics.validation.base import check_scale, jsonable
 
 __all__ = ["FACTORS", "FAMILIES", "PAPER_REALIZATIONS", "step_config", "observables", "study", "second_order_fit", "choose",
-           "table_md"]
+           "table_md", "INTEGRATOR_CASES", "integrator_check", "integrator_table_md"]
 
 #: the step factors dt * max(k_max, Omega_max) studied: 0.5x, 1x, 2x, 4x today's 0.1 and the refused bound 0.5
 #: (8x = 0.8 is above STEP_LIMIT and cannot be run)
@@ -52,17 +52,21 @@ FAMILIES = ("002", "003")
 PAPER_REALIZATIONS = {"002": 120, "003": 100}
 
 
-def step_config(config, factor: float):
-    """``config`` with the step ``factor / max(k_max, Omega_max)``: the config itself at its own factor, else with
-    that ``dt`` (explicit) and a name that says the factor.  A factor above the refused bound is a ValueError."""
+def step_config(config, factor: float, integrator: str | None = None):
+    """``config`` with the step ``factor / max(k_max, Omega_max)`` and ``integrator`` (None: the config's own): the
+    config itself at its own integrator and factor, else with that ``dt`` (explicit) and a name that says them.  A
+    factor above the integrator's refused bound is a ValueError."""
     from numerics.backtracking import config as cfgmod
     from numerics.backtracking import kernel
 
-    factor = kernel.check_step_factor(factor)
-    if config.dt is None and factor == kernel.check_step_factor(config.step_factor):
+    integrator = config.integrator if integrator is None else kernel.check_integrator(integrator)
+    factor = kernel.check_step_factor(factor, integrator)
+    if config.dt is None and integrator == config.integrator and \
+            factor == kernel.check_step_factor(config.step_factor, config.integrator):
         return config
-    dt = kernel.default_step(cfgmod.make_field(config, 0), config.rigidity, factor)
-    return config.replace(dt=dt, step_factor=None, name=f"{config.name}-step{factor:g}")
+    dt = kernel.default_step(cfgmod.make_field(config, 0), config.rigidity, factor, integrator)
+    label = "" if integrator == "boris" else f"-{integrator}"
+    return config.replace(dt=dt, step_factor=None, integrator=integrator, name=f"{config.name}{label}-step{factor:g}")
 
 
 def observables(family: str, ens) -> dict:
@@ -206,6 +210,95 @@ def study(family: str, scale: str = "ci", data_dir="aniso-data", factors=FACTORS
                                   "acceptable for every observable"})
 
 
+#: the integrator comparison: today's Boris step, the finer reference and the fourth-order composition at its default
+INTEGRATOR_CASES = (("boris", 0.05), ("boris", 0.1), ("yoshida4", 0.9))
+
+
+def integrator_check(family: str, scale: str = "ci", data_dir="aniso-data", *, cases=INTEGRATOR_CASES,
+                     realizations=None, threads=None, groups: int = 12, progress=True) -> dict:
+    """The headline observables of ensemble ``family`` with each (integrator, step factor) of ``cases`` on the same
+    fields; the first case is the reference, the second today's default.
+
+    Per observable and case: the paired difference from the reference and from today's default, each with its
+    delete-a-group jackknife error, in units of sigma_paper (the reference's error scaled to the papers' number of
+    fields) and of sigma_study (the error at this scale).  A case ``keeps`` an observable when its difference from
+    today's default is within today's own error at this scale (the issue's "within its error of today's values")
+    and is ``consistent`` with the reference when the difference from it is within two of its paired errors.
+    """
+    from numerics import provenance
+    from numerics.backtracking import simulation
+    from numerics.validation import pipeline
+
+    check.choice("family", family, FAMILIES)
+    check_scale(scale)
+    groups = check.integer("groups", groups, 3, 1000)
+    base = pipeline.ensemble_config(family, scale)
+    if realizations is not None:
+        from numerics.backtracking.config import MAX_REALIZATIONS
+
+        base = base.replace(realizations=check.integer("realizations", realizations, 3, MAX_REALIZATIONS))
+    configs = [step_config(base, f, integ) for integ, f in cases]  # refuses a bad case before any work
+    if len(configs) < 2:
+        raise ValueError(f"cases={cases!r}: need a reference and today's default at least")
+    data_dir = Path(data_dir)
+    data_dir.mkdir(parents=True, exist_ok=True)
+    R, R_paper = base.realizations, PAPER_REALIZATIONS[family]
+    masks = _groups(R, groups)
+    rows, jk = [], []
+    for (integ, f), cfg in zip(cases, configs):
+        path = pipeline.ensemble_path(cfg, data_dir)
+        t0 = time.perf_counter()
+        ens = simulation.run_ensemble(cfg, path, threads=threads, progress=progress)
+        seconds = time.perf_counter() - t0
+        rows.append({"integrator": integ, "factor": f, "dt": cfg.step(simulation.make_field(cfg, 0)),
+                     "seconds": round(seconds, 1), "path": str(path), "observables": observables(family, ens)})
+        jk.append(_group_values(family, ens, masks))
+    for k in rows[0]["observables"]:
+        sigma_study = rows[1]["observables"][k][1]
+        sigma_paper = rows[0]["observables"][k][1] * math.sqrt(R / R_paper)
+        for i, row in enumerate(rows):
+            out = {}
+            for ref, tag in ((0, "reference"), (1, "default")):
+                d = row["observables"][k][0] - rows[ref]["observables"][k][0]
+                err = _jk_err(np.asarray(jk[i][k]) - np.asarray(jk[ref][k]))
+                out[tag] = {"difference": d, "error": err,
+                            "over_sigma_paper": d / sigma_paper if sigma_paper > 0 else None,
+                            "over_sigma_study": d / sigma_study if sigma_study > 0 else None}
+            out["keeps"] = bool(abs(out["default"]["difference"]) <= sigma_study)
+            out["consistent"] = bool(abs(out["reference"]["difference"]) <= 2 * out["reference"]["error"])
+            row.setdefault("compared", {})[k] = out
+    return jsonable({"family": family, "scale": scale, "config": base.name, "realizations": R,
+                     "paper_realizations": R_paper, "nside": base.nside, "n_modes": base.n_modes, "groups": len(masks),
+                     "cases": [list(c) for c in cases], "rows": rows, "machine": provenance.machine(),
+                     "commit": provenance.commit()})
+
+
+def integrator_table_md(result: dict) -> str:
+    """The integrator check as a Markdown table: per observable and case, the difference from today's default in
+    units of sigma_study (its error at this scale; ✓ within it) and from the reference with its paired error."""
+    rows = result["rows"]
+    names = list(rows[0]["observables"])
+    label = [f"{r['integrator']} {r['factor']:g}" for r in rows]
+    lines = ["| observable | " + f"{label[1]} (today) ± sigma_study | today vs {label[0]} ± paired err | "
+             + " | ".join(f"{lab}: vs today / sigma_study; vs {label[0]} ± paired err" for lab in label[2:]) + " |",
+             "|---|---|---|" + "---|" * (len(rows) - 2)]
+    for k in names:
+        v, e = rows[1]["observables"][k]
+        c = rows[1]["compared"][k]["reference"]
+        cells = [f"{c['difference']:+.3g} ± {c['error']:.2g}"]
+        for r in rows[2:]:
+            c = r["compared"][k]
+            cells.append(f"{_num(c['default']['over_sigma_study'], '+.2f')}{' ✓' if c['keeps'] else ' ✗'}; "
+                         f"{c['reference']['difference']:+.3g} ± {c['reference']['error']:.2g}")
+        lines.append(f"| {k} | {v:.4g} ± {e:.2g} | " + " | ".join(cells) + " |")
+    lines.append("")
+    lines.append(f"{result['realizations']} fields (nside {result['nside']}, {result['n_modes']} modes), the same fields "
+                 f"for every case; {result['groups']} jackknife groups for the paired errors.  ✓: within today's error "
+                 "at this scale.  Wall time per ensemble (s; 0: stored): "
+                 + ", ".join(f"{lab}: {r['seconds']:.0f}" for lab, r in zip(label, rows)) + ".")
+    return "\n".join(lines) + "\n"
+
+
 def second_order_fit(factors, values, group_values) -> dict:
     """The bias of an observable against the finest step factor and its second-order law.
 
@@ -299,11 +392,17 @@ def _main(argv=None) -> int:
     ap.add_argument("--threads", type=int, default=None)
     ap.add_argument("--factors", type=float, nargs="+", default=list(FACTORS))
     ap.add_argument("--groups", type=int, default=12)
+    ap.add_argument("--integrators", action="store_true",
+                    help="compare the integrators (INTEGRATOR_CASES) instead of the step factors")
     a = ap.parse_args(argv)
     try:
         t0 = time.perf_counter()
-        res = study(a.family, a.scale, a.data, a.factors, realizations=a.realizations, threads=a.threads,
-                    groups=a.groups)
+        if a.integrators:
+            res = integrator_check(a.family, a.scale, a.data, realizations=a.realizations, threads=a.threads,
+                                   groups=a.groups)
+        else:
+            res = study(a.family, a.scale, a.data, a.factors, realizations=a.realizations, threads=a.threads,
+                        groups=a.groups)
         res["total_s"] = round(time.perf_counter() - t0, 1)
     except ValueError as exc:
         print(f"step_study: error: {exc}")
@@ -312,10 +411,11 @@ def _main(argv=None) -> int:
 
     out = Path(a.out)
     out.mkdir(parents=True, exist_ok=True)
-    stem = f"{a.family}-{a.scale}"
-    texts = {out / f"{stem}.json": json.dumps(res, indent=1, allow_nan=False), out / f"{stem}.md": table_md(res)}
+    stem = f"{a.family}-{a.scale}" + ("-integrators" if a.integrators else "")
+    text = integrator_table_md(res) if a.integrators else table_md(res)
+    texts = {out / f"{stem}.json": json.dumps(res, indent=1, allow_nan=False), out / f"{stem}.md": text}
     atomic_write_all({p: (lambda tmp, t=t: Path(tmp).write_text(t)) for p, t in texts.items()})
-    print(table_md(res))
+    print(text)
     return 0
 
 

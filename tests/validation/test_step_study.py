@@ -63,8 +63,29 @@ def test_the_physics_hash_follows_the_step_in_effect(monkeypatch):
     h = base.physics_hash()
     assert base.replace(step_factor=0.1).physics_hash() == h
     assert base.replace(step_factor=0.05).physics_hash() != h
-    monkeypatch.setattr(kernel, "DEFAULT_STEP_FACTOR", 0.05)
+    monkeypatch.setitem(kernel.DEFAULT_STEP_FACTORS, "boris", 0.05)
     assert base.physics_hash() != h and base.physics_hash() == base.replace(step_factor=0.05).physics_hash()
+
+
+def test_the_integrator_is_a_setting_in_the_physics_hash():
+    """Boris, the only integrator before it was a setting, leaves the hash as it was; yoshida4 is another physics,
+    at its own default factor 0.9 (not Boris's 0.1), and its bound is its own."""
+    base = config.preset("ahlers-mertsch-2015", "quick").replace(step_factor=None, integrator="boris")
+    h = base.physics_hash()
+    y = base.replace(integrator="yoshida4")
+    assert y.physics_hash() != h and y.physics_hash() == base.replace(integrator="yoshida4", step_factor=0.9).physics_hash()
+    assert y.replace(step_factor=0.1).physics_hash() != base.replace(step_factor=0.1).physics_hash()
+    fld = config.make_field(y, 0)
+    assert y.validate().step(fld) * max(kernel.step_scales(fld, 1.0)) == pytest.approx(0.9, rel=1e-15)
+    y.replace(step_factor=2.0).validate()
+    with pytest.raises(ValueError, match=r"step_factor=2.1: above the bound 2.0 .*for integrator 'yoshida4'"):
+        y.replace(step_factor=2.1).validate()
+    with pytest.raises(ValueError, match=r"integrator='rk4': must be one of 'boris', 'yoshida4'"):
+        base.replace(integrator="rk4").validate()
+    with pytest.raises(ValueError, match=r"integrator=4: must be a string"):
+        base.replace(integrator=4).validate()
+    cfg = step_study.step_config(base, 0.45, "yoshida4")
+    assert cfg.integrator == "yoshida4" and cfg.name.endswith("-yoshida4-step0.45") and cfg.dt is not None
 
 
 @pytest.mark.parametrize("family", step_study.FAMILIES)
