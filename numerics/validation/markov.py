@@ -95,7 +95,8 @@ from numerics.validation.base import jackknife, mean_sem
 from numerics.validation.qlt_sim import READINGS, qlt_config
 from numerics.validation.transition_matrix import Analysis
 
-__all__ = ["measure_markov", "chapman_kolmogorov", "break_points", "steady_state_from_matrix", "z_threshold", "default_grid",
+__all__ = ["measure_markov", "measured",
+           "chapman_kolmogorov", "break_points", "steady_state_from_matrix", "z_threshold", "default_grid",
            "READINGS", "GRIDS", "L_CK", "FAMILY_ALPHA", "ROUNDOFF", "SEED"]
 
 #: dT grids (r_g) per reading: ratio 2, dT nu from ~3e-3 to ~3 (white noise, nu ~ 0.05/r_g) or ~8 (per ln k, nu ~ 0.25)
@@ -205,47 +206,99 @@ def measure_markov(reading: str, delta_ts=None, realizations: int = 16, nside: i
     ``identity_error`` (max |M(0) - delta| of the analysis), ``dt`` (the step, r_g), the arguments, ``config`` (the
     SimulationConfig of the ensemble as a dict), ``realization_indices``, ``seconds``.
     """
-    dts, R, nside, l_fit, l_mid, n_modes, seed, threads, omega_rms, n_res = _validate(
-        reading, delta_ts, realizations, nside, l_fit, n_modes, seed, threads, l_mid, omega_rms, n_res)
-    from numerics.backtracking import simulation
-    from numerics.backtracking.boris import backtrack
+    args = _validate(reading, delta_ts, realizations, nside, l_fit, n_modes, seed, threads, l_mid, omega_rms, n_res)
+    t0 = time.perf_counter()
+    rows = _rows(reading, args, 0, args[1], progress=progress)
+    hi = _rows(reading, args, 0, args[-1], hi=True) if args[-1] else None
+    return _assemble(reading, args, rows, hi, time.perf_counter() - t0)
 
-    cfg = qlt_config("quick", reading).replace(n_modes=n_modes, seed=seed, rms=omega_rms, realizations=R)
-    times = np.append(dts, 2.0 * dts[-1])
+
+def measured(reading: str, delta_ts=None, realizations: int = 16, nside: int = 16, l_fit: int = 24, n_modes: int = 256,
+             seed: int = SEED, threads: int = 1, progress: bool = False, *, l_mid: int | None = None,
+             omega_rms: float = 1.0, n_res: int = 0) -> tuple[dict, dict]:
+    """(:func:`measure_markov`'s dict, storage info): the same measurement, stored field by field in the data
+    directory of ``aniso run`` (numerics.validation.measurements.cached_rows; keyed by every argument but the counts
+    and ``threads``, and by the source of the measuring modules): reused by a second run, resumed after an
+    interruption, extended by a larger one; bit for bit :func:`measure_markov` (each field has its own seed)."""
+    import sys
+
+    from numerics.backtracking import boris, kernel, turbulence
+    from numerics.validation import measurements, transition_matrix
+
+    args = _validate(reading, delta_ts, realizations, nside, l_fit, n_modes, seed, threads, l_mid, omega_rms, n_res)
+    dts, R, nside, l_fit, l_mid, n_modes, seed, threads, omega_rms, n_res = args
+    modules = (sys.modules[__name__], transition_matrix, boris, kernel, turbulence)
+    params = dict(reading=reading, delta_t=dts.tolist(), nside=nside, l_fit=l_fit, l_mid=l_mid, n_modes=n_modes,
+                  seed=seed, omega_rms=omega_rms)
+    rows, info = measurements.cached_rows(
+        "markov", params, R, lambda a, b: _rows(reading, args, a, b), rows=("M", "vac", "K_run"), modules=modules,
+        progress=progress, desc=f"markov {reading}")
+    seconds = info["compute_seconds"]
+    hi = None
+    if n_res:
+        hi, hi_info = measurements.cached_rows(
+            "markov", {**params, "resolution_check": True}, n_res, lambda a, b: _rows(reading, args, a, b, hi=True),
+            rows=("M_hi",), modules=modules, progress=progress, desc=f"markov {reading} (2 nside)")
+        seconds += hi_info["compute_seconds"]
+        info = dict(info, reused=info["reused"] and hi_info["reused"], hi=hi_info)
+    return _assemble(reading, args, rows, hi, seconds), info
+
+
+def _config(reading, omega_rms, n_modes, seed, R):
+    return qlt_config("quick", reading).replace(n_modes=n_modes, seed=seed, rms=omega_rms, realizations=R)
+
+
+def _analyses(nside, l_fit, l_mid, hi):
     ana = Analysis.build(nside, l_fit)
     identity = ana.mixing(ana.directions, lmax=l_fit, l0max=l_mid)
     identity_error = float(np.max(np.abs(identity - np.eye(l_fit + 1)[:, :l_mid + 1])))
-    ana_hi = None
-    if n_res:
-        ana_hi = Analysis.build(2 * nside, min(2 * l_fit, int(math.isqrt(24 * nside * nside)) - 1))
-    M = np.empty((R, times.size, l_fit + 1, l_mid + 1))
-    M_hi = np.empty((n_res, times.size, L_CK + 1, L_CK + 1)) if n_res else None
-    vac = np.empty((R, times.size))
-    K_run = np.empty((R, times.size))
+    if hi:
+        return Analysis.build(2 * nside, min(2 * l_fit, int(math.isqrt(24 * nside * nside)) - 1)), identity_error
+    return ana, identity_error
+
+
+def _rows(reading, args, start, stop, *, hi=False, progress=False) -> dict:
+    """Fields ``start .. stop-1`` of :func:`measure_markov` (``args``: its validated arguments): M, vac, K_run per field
+    and the analysis's identity error and the step; with ``hi``, the resolution check's M_hi (2 nside)."""
+    from numerics.backtracking import simulation
+    from numerics.backtracking.boris import backtrack
+
+    dts, R, nside, l_fit, l_mid, n_modes, seed, threads, omega_rms, n_res = args
+    cfg = _config(reading, omega_rms, n_modes, seed, R)
+    times = np.append(dts, 2.0 * dts[-1])
+    ana, identity_error = _analyses(nside, l_fit, l_mid, hi)
+    dt = _step(simulation.make_field(cfg, 0), float(dts[0]))  # one step for every field: the first field's
+    n = stop - start
+    out = {"M_hi": np.empty((n, times.size, L_CK + 1, L_CK + 1))} if hi else {
+        "M": np.empty((n, times.size, l_fit + 1, l_mid + 1)), "vac": np.empty((n, times.size)),
+        "K_run": np.empty((n, times.size))}
     bar = None
     if progress:
         from tqdm.auto import tqdm
 
-        bar = tqdm(total=R, desc=f"markov {reading}", unit="field", leave=False)
-    t0 = time.perf_counter()
-    dt = None
-    for r in range(R):
+        bar = tqdm(total=n, desc=f"markov {reading}", unit="field", leave=False)
+    for r in range(start, stop):
         field = simulation.make_field(cfg, r)
-        if dt is None:
-            dt = _step(field, float(dts[0]))
         tr = backtrack(field, ana.directions, times, dt=dt, threads=threads)
-        M[r], vac[r], K_run[r] = _observables(ana, tr, l_mid)
-        if r < n_res:
-            tr = backtrack(field, ana_hi.directions, times, dt=dt, threads=threads)
-            M_hi[r] = np.stack([ana_hi.mixing(p, lmax=L_CK, l0max=L_CK) for p in tr.momenta])
+        if hi:
+            out["M_hi"][r - start] = np.stack([ana.mixing(p, lmax=L_CK, l0max=L_CK) for p in tr.momenta])
+        else:
+            out["M"][r - start], out["vac"][r - start], out["K_run"][r - start] = _observables(ana, tr, l_mid)
         if bar is not None:
             bar.update(1)
     if bar is not None:
         bar.close()
-    return dict(reading=reading, delta_t=dts, times=times, M=M, M_hi=M_hi, vac=vac, K_run=K_run,
-                identity_error=identity_error, dt=dt, realizations=R, nside=nside, l_fit=l_fit, l_mid=l_mid,
-                l_fit_hi=ana_hi.l_fit if n_res else None, n_modes=n_modes, seed=seed, omega_rms=omega_rms, n_res=n_res,
-                config=cfg.to_dict(), realization_indices=np.arange(R), seconds=time.perf_counter() - t0)
+    return dict(out, identity_error=identity_error, dt=dt, l_fit_hi=ana.l_fit if hi else l_fit)
+
+
+def _assemble(reading, args, rows, hi, seconds) -> dict:
+    dts, R, nside, l_fit, l_mid, n_modes, seed, threads, omega_rms, n_res = args
+    cfg = _config(reading, omega_rms, n_modes, seed, R)
+    return dict(reading=reading, delta_t=dts, times=np.append(dts, 2.0 * dts[-1]), M=rows["M"],
+                M_hi=hi["M_hi"] if n_res else None, vac=rows["vac"], K_run=rows["K_run"],
+                identity_error=rows["identity_error"], dt=rows["dt"], realizations=R, nside=nside, l_fit=l_fit,
+                l_mid=l_mid, l_fit_hi=hi["l_fit_hi"] if n_res else None, n_modes=n_modes, seed=seed,
+                omega_rms=omega_rms, n_res=n_res, config=cfg.to_dict(), realization_indices=np.arange(R), seconds=seconds)
 
 
 # ---------------------------------------------------------------------------------------------- Chapman-Kolmogorov

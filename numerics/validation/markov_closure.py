@@ -207,8 +207,8 @@ def markov_closure(ensembles: dict | None = None, figdir=None, scale: str = "qui
     sizes = SIZES[scale]
     per = {}
     for reading in markov.READINGS:
-        res = markov.measure_markov(reading, GRIDS[reading], seed=markov.SEED, threads=_threads(threads),
-                                    progress=progress, **sizes)
+        res, stored = markov.measured(reading, GRIDS[reading], seed=markov.SEED, threads=_threads(threads),
+                                      progress=progress, **sizes)
         ck = markov.chapman_kolmogorov(res)
         q = qlt_on_grid(res, ck)
         target = _target(ensembles[reading]) if reading in ensembles else None
@@ -226,7 +226,7 @@ def markov_closure(ensembles: dict | None = None, figdir=None, scale: str = "qui
         green = integrated_propagator(res, *(target[:2] if target else (None, None)))
         per[reading] = dict(result=res, ck=ck, qlt=q, steady=st, green=green, target=target, best=_best(st), nu=nu, nu_err=nu_err,
                             delta_t_nu=dtnu, ck_significant=ck_sig, threshold=thr, ck_first=ck_first, ck_break=ck_break,
-                            qlt_first=q_first, qlt_break=q_break, refute=refute)
+                            qlt_first=q_first, qlt_break=q_break, refute=refute, stored=stored)
     # the verdict: second-order QLT reproduces the measured propagator where perturbation theory must hold (the
     # smallest dT of the grid, omega_rms dT = 1/16), in units of the Student-t Bonferroni threshold
     anchors = [p["qlt"]["max_abs_z"][0] / p["qlt"]["threshold"] for p in per.values() if p["qlt"]["max_abs_z"]]
@@ -306,7 +306,7 @@ def _tables(per: dict) -> tuple[dict, dict]:
             "nu_measurement": ck["nu"], "K_run_last": ck["K_last"], "K_convergence": ck["K_convergence"],
             "ck_max_abs_z": ck["max_abs_z"], "ck_significant": p["ck_significant"], "ck_relative": ck["relative"],
             "ck_leak": ck["leak"], "ck_tail_sigma": ck["tail_sigma"], "z_threshold": p["threshold"],
-            "ck_p_value": ck["p_value"],
+            "ck_p_value": ck["p_value"], "stored": p.get("stored"),
             "delta_t_break_nu": p["ck_break"], "ck_first_significant_nu": p["ck_first"],
             "qlt_delta_t_nu": np.asarray(q["delta_t"]) * p["nu"], "qlt_max_abs_z": q["max_abs_z"],
             "qlt_relative": q["relative"], "qlt_significant": q["significant"], "qlt_break_nu": p["qlt_break"],

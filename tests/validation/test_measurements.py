@@ -193,3 +193,21 @@ def test_a_quick_transition_matrix_extends_the_ci_one(tmp_path):
     direct = tm.measure(3, 8, 16, 12, omega_factors=(1.0,), n_res=1)
     assert np.array_equal(direct["M"], three["M"]) and np.array_equal(direct["M_hi"], three["M_hi"])
     assert np.array_equal(two["M"], direct["M"][:, :2]) and three["identity_error"] == direct["identity_error"]
+
+
+def test_the_markov_measurement_is_stored_field_by_field(tmp_path):
+    """markov_closure's M(dT) (the most expensive comparison of a second quick run before it was stored): reused,
+    extended, and bit for bit measure_markov."""
+    from numerics.validation import markov
+
+    kw = dict(realizations=3, nside=4, l_fit=8, n_modes=8, n_res=1)
+    with measurements.stored_in(tmp_path):
+        _, i3 = markov.measured("per-ln-k", [0.1, 0.2], **kw)
+        four, i4 = markov.measured("per-ln-k", [0.1, 0.2], **{**kw, "realizations": 4})
+        again, i5 = markov.measured("per-ln-k", [0.1, 0.2], **{**kw, "realizations": 4, "threads": 2})
+    assert i3["rows_computed"] == 3 and i4["rows_stored"] == 3 and i4["rows_computed"] == 1 and i5["reused"]
+    direct = markov.measure_markov("per-ln-k", [0.1, 0.2], **{**kw, "realizations": 4})
+    for k in ("M", "M_hi", "vac", "K_run", "times"):
+        assert np.array_equal(direct[k], four[k]) and np.array_equal(four[k], again[k]), k
+    assert (direct["dt"], direct["identity_error"], direct["l_fit_hi"]) == (four["dt"], four["identity_error"],
+                                                                              four["l_fit_hi"])
