@@ -325,7 +325,9 @@ else:
 # evaluations per unit time, on the first field of each quick ensemble. Left of each curve's kink the error is
 # $\propto h^2$ (Boris) or $h^4$; at the same error as Boris at today's factor 0.1 the composition needs 3-5x fewer
 # evaluations. At late times the trajectories have decorrelated from the reference (chaos) and no integrator is
-# "accurate": there the observables decide (`step_study --integrators`: the same fields with both integrators).
+# "accurate": there the observables decide (`step_study --integrators`: the same fields with both integrators). They
+# have not been shown to allow it yet — on 002, K∥ and the parallel C₁ ratio of yoshida4 at 0.9 differ from the finest
+# Boris run by 2.7σ and 2.9σ — so the presets keep Boris at 0.1 and yoshida4 is an option.
 
 # %%
 if STUDY is not None and (STUDY / "integrator.json").exists():

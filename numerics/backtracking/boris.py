@@ -20,7 +20,7 @@ The scheme (``integrator="boris"``, the default) is the Boris rotation in drift-
 (Liouville, which is what makes backtracked sky maps meaningful); the step is symmetric,
 hence time reversible and second order.  ``integrator="yoshida4"`` composes three Boris steps of dt w1, dt w0,
 dt w1 (w1 = 1/(2 - 2^(1/3)), w0 = 1 - 2 w1 < 0; Yoshida 1990): symmetric, hence reversible, volume preserving, and
-fourth order, at three field evaluations per step (issue 14: at equal accuracy 3-5x fewer evaluations than Boris,
+fourth order, at three field evaluations per step (issue 14: at equal local accuracy 3-5x fewer evaluations than Boris,
 numerics.validation.integrator_study).
 
 **Backtracking** (review eq. (63)): the trajectory that arrives at the observer with

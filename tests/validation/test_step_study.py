@@ -131,3 +131,34 @@ def test_a_small_study_runs_end_to_end(tmp_path):
             assert math.isfinite(v) and e >= 0
     json.dumps(res, allow_nan=False)
     assert "| c2_over_c1 |" in step_study.table_md(res)
+
+
+@pytest.mark.parametrize("family", step_study.FAMILIES)
+def test_the_committed_integrator_check_and_the_presets_integrator(family):
+    """The committed integrator check's flags follow from its numbers, and the presets keep Boris: yoshida4's bias is
+    not shown below sigma_paper / 3 at this size (the standard the default step met; on 002 it even differs from
+    the finest Boris run by more than two paired errors for K_par and the parallel C_1 ratio)."""
+    res = json.loads((STUDY / f"{family}-quick-integrators.json").read_text())
+    assert [tuple(c) for c in res["cases"]] == [tuple(c) for c in step_study.INTEGRATOR_CASES]
+    rows = res["rows"]
+    for row in rows:
+        for k, c in row["compared"].items():
+            sigma_study = rows[1]["observables"][k][1]
+            assert c["keeps"] is (abs(c["default"]["difference"]) <= sigma_study), (row["integrator"], k)
+            assert c["consistent"] is (abs(c["reference"]["difference"]) <= 2 * c["reference"]["error"]), k
+            d = row["observables"][k][0] - rows[0]["observables"][k][0]
+            assert c["reference"]["difference"] == pytest.approx(d, rel=1e-12, abs=1e-15)
+    for scale in config.SCALES:
+        assert config.preset(PRESET_OF[family], scale).integrator == "boris"
+
+
+def test_a_small_integrator_check_runs_end_to_end(tmp_path):
+    cases = (("boris", 0.3), ("boris", 0.5), ("yoshida4", 1.8))
+    res = step_study.integrator_check("003", "ci", tmp_path, cases=cases, realizations=3, groups=3, progress=False)
+    assert [(r["integrator"], r["factor"]) for r in res["rows"]] == list(cases)
+    assert all(c["reference"]["difference"] == 0.0 for c in res["rows"][0]["compared"].values())
+    assert res["rows"][2]["dt"] * 100.0 == pytest.approx(1.8, rel=1e-12)  # k_in = 100 sets the scale
+    json.dumps(res, allow_nan=False)
+    assert "| c2_over_c1 |" in step_study.integrator_table_md(res)
+    with pytest.raises(ValueError, match="for integrator 'yoshida4'"):
+        step_study.integrator_check("003", "ci", tmp_path, cases=(("boris", 0.1), ("yoshida4", 2.5)), realizations=3)
