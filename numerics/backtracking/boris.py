@@ -65,7 +65,7 @@ from numerics.backtracking.kernel import (
 )
 
 __all__ = ["Trajectories", "backtrack", "trace", "evaluate", "numba_threads", "default_step", "check_step", "log_times",
-           "STEP_LIMIT", "BLOCK", "COMPOSITIONS"]
+           "STEP_LIMIT", "BLOCK", "COMPOSITIONS", "composed_steps"]
 
 # compile-time constants of the kernels (numba freezes module globals)
 _C1, _C3, _C5, _C7, _C9, _C11, _C13 = SIN2PI_COEFFICIENTS
@@ -178,9 +178,14 @@ def _boris_blocks(state, kx, ky, kz, ph, ax, ay, az, o0, half_dt, nsteps):
 
 
 @nb.njit(parallel=True, fastmath={"contract"}, cache=True)
-def _composed_blocks(state, kx, ky, kz, ph, ax, ay, az, o0, h, w, nsteps):
-    """``nsteps`` steps of the composition sum_j S(w_j h) of Boris maps, in place; ``ax, ay, az, o0`` are the
-    amplitudes times 1 / (2 R) (so t = (w_j h) x the field sum)."""
+def composed_steps(state, kx, ky, kz, ph, ax, ay, az, o0, h, w, nsteps):
+    """Advance ``state`` by ``nsteps`` steps of the composition prod_j S(w_j h) of Boris maps, in place.
+
+    ``state`` is the (6, n) array of positions and unit directions (n a multiple of ``BLOCK``); ``kx .. ph`` are the
+    modes' wave vectors and phases as :func:`numerics.backtracking.kernel.kernel_field` gives them; ``ax, ay, az, o0``
+    are the amplitudes times 1 / (2 R) (so t = (w_j h) x the field sum); ``w`` are the substep weights (summing to 1,
+    e.g. ``COMPOSITIONS["yoshida4"]``).  The backtracker's own loop; public so that studies step exactly as it does.
+    """
     nblocks = state.shape[1] // BLOCK
     for blk in nb.prange(nblocks):
         s = blk * BLOCK
@@ -301,7 +306,7 @@ def _integrate(field, positions, directions, times, dt, signed, threads, backend
                 if integrator == "boris":
                     _boris_blocks(state, *kernel, 0.5 * dt, n)
                 else:
-                    _composed_blocks(state, *kernel, dt, weights, n)
+                    composed_steps(state, *kernel, dt, weights, n)
                 done += n
                 if bar is not None:
                     bar.update(n)

@@ -30,7 +30,7 @@ from pathlib import Path
 
 import numpy as np
 
-from numerics.backtracking.boris import _composed_blocks
+from numerics.backtracking.boris import composed_steps
 from numerics.backtracking.kernel import BLOCK, COMPOSITIONS, kernel_field, step_scales
 
 __all__ = ["SCHEMES", "weights", "integrate", "study", "table_md"]
@@ -77,7 +77,7 @@ of steps: every scheme and factor reaches exactly the same times); returns (posi
     evaluations, last = 0, 0.0
     for j, t in enumerate(times):  # each interval in whole steps of at most h: every scheme reaches the same times
         n = max(1, math.ceil((t - last) / h * (1 - 1e-12)))
-        _composed_blocks(state, *kern, (t - last) / n, w, n)
+        composed_steps(state, *kern, (t - last) / n, w, n)
         evaluations += n * w.size
         last = t
         pos[j] = state[:3, :m].T

@@ -238,7 +238,7 @@ def test_yoshida4_step_map_preserves_phase_space_volume():
 
     def flow(z):
         state = np.repeat(z[:, None], bt.BLOCK, axis=1).copy()
-        bt._composed_blocks(state, *kernel, dt, w, 100)
+        bt.composed_steps(state, *kernel, dt, w, 100)
         return state[:, 0]
 
     eps = 1e-6
