@@ -1,5 +1,6 @@
 """The ``aniso`` command line.
 
+    aniso --version                       the version and, from a git checkout, the commit
     aniso check [--id ID ...] [--json]   prove every derivation (exit 1 if one fails)
     aniso build [--check]                 write the generated kernels / check they are fresh
     aniso run [--out DIR] [--scale S]     the main job: checks, kernel freshness, validations, report
@@ -20,6 +21,19 @@ import os
 import sys
 import time
 from pathlib import Path
+
+
+class _Version(argparse.Action):
+    """``--version``: the text is computed when asked for (it runs git), not on every invocation."""
+
+    def __init__(self, option_strings, dest=argparse.SUPPRESS, default=argparse.SUPPRESS, help=None):
+        super().__init__(option_strings, dest=dest, default=default, nargs=0, help=help)
+
+    def __call__(self, parser, namespace, values, option_string=None):
+        from numerics import provenance
+
+        print(provenance.version())  # on stdout, as argparse's own version action does
+        parser.exit(0)
 
 
 class _Parser(argparse.ArgumentParser):
@@ -205,6 +219,7 @@ def main(argv=None) -> int:
     from numerics.validation.base import SCALES
 
     parser = _Parser(prog="aniso", description="Anisotropy workbench: derive, check, generate, validate.")
+    parser.add_argument("--version", action=_Version, help="print the version (and the commit, from a checkout)")
     sub = parser.add_subparsers(dest="command", required=True, parser_class=_Parser)
     p = sub.add_parser("check", help="prove every derivation record")
     p.add_argument("--id", action="append", help="check only this derivation id (repeatable)")

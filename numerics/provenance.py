@@ -10,7 +10,7 @@ import platform
 import subprocess
 from pathlib import Path
 
-__all__ = ["machine", "cpu_model", "simd_flags", "commit", "gpu_model"]
+__all__ = ["machine", "cpu_model", "simd_flags", "commit", "gpu_model", "version"]
 
 #: the SIMD extensions worth naming (x86 /proc/cpuinfo flags; others are absent from the list)
 _SIMD = ("sse4_2", "avx", "avx2", "fma", "avx512f", "avx512dq", "avx512vl", "avx512_fp16", "asimd", "sve")
@@ -81,3 +81,19 @@ def commit() -> dict:
         return {"id": head.stdout.strip(), "dirty": bool(status.stdout.strip()) if status.returncode == 0 else None}
     except (OSError, subprocess.SubprocessError):
         return {"id": None, "dirty": None}
+
+
+def version() -> str:
+    """``aniso --version``: the package version and, from a git checkout, the commit (and whether it is modified).
+
+    >>> version().startswith("aniso-workbench ")
+    True
+    """
+    from numerics import __version__
+
+    c = commit()
+    if c["id"] is None:
+        where = "commit unknown: not run from a git checkout"
+    else:
+        where = f"commit {c['id'][:12]}" + (", modified" if c["dirty"] else "")
+    return f"aniso-workbench {__version__} ({where})"

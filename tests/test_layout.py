@@ -141,7 +141,7 @@ def private_offences() -> list[str]:
             if attr is not None and attr.startswith("_") and not attr.startswith("__") and r != m:
                 offences.append(f"{m}:{line} imports {target}.{attr}")
             leaf = (target if attr is None else f"{target}.{attr}").rpartition(".")[2]
-            if leaf.startswith("_") and r is not None:
+            if leaf.startswith("_") and not leaf.startswith("__") and r is not None:  # dunders are public
                 owner = r.rpartition(".")[0]  # a private module is private to its package
                 if not _is_package_of(owner, m):
                     offences.append(f"{m}:{line} imports the private module {r}")
