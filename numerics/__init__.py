@@ -18,7 +18,7 @@ os.environ.setdefault("OMP_WAIT_POLICY", "PASSIVE")
 from numerics import compton_getting, diffusion, hierarchy, observation, partial_sky, qlt, relative_diffusion, wigner
 
 __version__ = "0.1.0"
-_LAZY = ("backtracking", "validation", "report", "bench", "codegen", "cli")
+_LAZY = ("backtracking", "validation", "report", "bench", "estimate", "codegen", "cli")
 __all__ = ["compton_getting", "diffusion", "hierarchy", "observation", "partial_sky", "qlt", "relative_diffusion",
            "wigner", *_LAZY, "__version__"]
 

@@ -102,9 +102,16 @@ def _cmd_run(args) -> int:
         raise ValueError("--workers and --dask: give one or the other")
     print(f"aniso run --scale {args.scale}: derivation checks, kernel freshness, the validations -> {args.out}",
           flush=True)
+    planned = []
+
+    def announce(est):
+        planned.append(est)
+        print(est.text() if est is not None else "no estimate of the wall time for a GPU or Dask run (the calibration "
+              "measures this process's CPU backtracker)", flush=True)
+
     results = report.run(Path(args.out), progress=not args.no_progress, scale=args.scale, data_dir=args.data,
                          workers=args.workers, dask_address=args.dask, threads=args.threads, backend=args.backend,
-                         only=args.only)
+                         only=args.only, announce=announce)
     checks = results["checks"]
     print(f"derivations proved: {sum(c['passed'] for c in checks)}/{len(checks)}")
     print(f"kernels fresh: {results['kernels']['fresh']}")
@@ -119,7 +126,8 @@ def _cmd_run(args) -> int:
         c = results["comparisons"][name]
         print(f"  {name}: {report.headline(c, COMPARISONS[name].headline)}")
         print(f"    agrees with theory: {report.agreement_text(c)}")
-    print(f"report: {Path(args.out).resolve() / 'index.html'} ({results['timing']['total_s']} s)")
+    guess = f"; estimated {planned[0].seconds:.0f} s" if planned and planned[0] is not None else ""
+    print(f"report: {Path(args.out).resolve() / 'index.html'} ({results['timing']['total_s']} s{guess})")
     print(results["outcome"])
     return 0 if results["passed"] else 1
 
@@ -177,6 +185,10 @@ def _cmd_simulate(args) -> int:
                                                                          f"this process ({args.backend})")
     print(f"aniso simulate: {config.name}, {config.realizations} realizations x {12 * config.nside ** 2} particles, "
           f"{len(config.omega_t)} times to Omega T = {config.omega_t[-1]:g}, on {where} -> {results}", flush=True)
+    if args.backend == "cpu" and args.workers is None and args.dask is None:
+        from numerics import estimate
+
+        print(estimate.for_simulation(config, results, args.threads).text(), flush=True)
     t0 = time.perf_counter()
     with exclusive(results, "--out"):  # the ensemble and its figures: one process at a time
         ens = simulation.run_ensemble(config, results, workers=args.workers, dask_address=args.dask,

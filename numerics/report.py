@@ -48,14 +48,16 @@ def run_checks(progress: bool = True, ids=None):
 
 
 def run(out: Path, progress: bool = True, *, scale: str = "quick", data_dir=None, workers=None, dask_address=None,
-        threads=None, backend: str = "cpu", only=None) -> dict:
+        threads=None, backend: str = "cpu", only=None, announce=None) -> dict:
     """Run the whole pipeline and write the report to ``out``; returns the results dict.
 
     ``scale`` ("ci", "quick", "paper") sizes the six backtracking comparisons
     (:mod:`numerics.validation.pipeline`); their ensembles are stored in ``data_dir`` (default
     ``<out>/../aniso-data``) and reused when their configuration matches.  ``workers``/``dask_address``/
     ``threads``/``backend`` say where the ensembles run (``numerics.backtracking.simulation.run_ensemble``).  ``only``
-    (names of backtracking comparisons) runs a subset.  Arguments are checked before any work.
+    (names of backtracking comparisons) runs a subset.  Arguments are checked before any work.  ``announce``: called
+    with the :class:`numerics.estimate.Estimate` of the run (CPU backend in this process; None otherwise) after the
+    arguments are checked and before the work starts.
     """
     from numerics import _validate as check
     from numerics.backtracking import simulation
@@ -75,6 +77,11 @@ def run(out: Path, progress: bool = True, *, scale: str = "quick", data_dir=None
     if data_dir.exists() and not data_dir.is_dir():
         raise ValueError(f"data_dir={str(data_dir)!r}: exists and is not a directory")
     with exclusive(out):  # a second run into the same report: InUse (exit 2) before any work
+        if announce is not None:
+            from numerics import estimate
+
+            local = backend == "cpu" and workers is None and dask_address is None
+            announce(estimate.for_run(scale, data_dir, only, threads) if local else None)
         return _run_locked(out, scale, data_dir, only, workers, dask_address, threads, backend, progress)
 
 

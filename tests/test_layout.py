@@ -24,11 +24,13 @@ LAYERS = {
     "numerics.codegen": ("theory", "numerics", "numerics.kernels"),
     "numerics.backtracking": ("numerics",),
     "numerics.validation": ("theory", "numerics", "numerics.kernels", "numerics.backtracking"),
-    "numerics.report": ("theory", "numerics", "numerics.codegen", "numerics.backtracking", "numerics.validation"),
+    "numerics.estimate": ("numerics", "numerics.backtracking", "numerics.validation"),
+    "numerics.report": ("theory", "numerics", "numerics.codegen", "numerics.backtracking", "numerics.validation",
+                        "numerics.estimate"),
     "numerics.bench": ("numerics", "numerics.backtracking"),
     "numerics.spectra": ("numerics",),
     "numerics.cli": ("theory", "numerics", "numerics.codegen", "numerics.backtracking", "numerics.validation",
-                     "numerics.report", "numerics.bench", "numerics.spectra"),
+                     "numerics.report", "numerics.bench", "numerics.spectra", "numerics.estimate"),
 }
 
 

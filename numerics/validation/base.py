@@ -18,7 +18,7 @@ from scipy import stats
 
 from numerics.stats import mean_sem
 
-__all__ = ["Comparison", "Spec", "KnownDisagreement", "SCALES", "check_scale", "jackknife", "mean_sem", "save_figure",
+__all__ = ["Comparison", "Spec", "Work", "KnownDisagreement", "SCALES", "check_scale", "jackknife", "mean_sem", "save_figure",
            "jsonable", "sigma_equivalent", "integer_ticks",
            "overlapping_tick_labels", "FigureWarning"]
 
@@ -188,6 +188,19 @@ class KnownDisagreement:
 
 
 @dataclass(frozen=True)
+class Work:
+    """Backtracking work a comparison will do itself (besides the stored ensembles it reads), for ``aniso run``'s
+    estimate: ``rows`` units (fields) of ``evals_per_row`` mode evaluations each
+    (:func:`numerics.backtracking.boris.mode_evaluations`); ``stored``: the ``(name, params, rows, modules)`` of its
+    :func:`numerics.validation.measurements.cached_rows` call, so that rows already stored are not counted."""
+
+    label: str
+    rows: int
+    evals_per_row: float
+    stored: tuple | None = None
+
+
+@dataclass(frozen=True)
 class Spec:
     """How a comparison declares itself.
 
@@ -199,6 +212,7 @@ class Spec:
     headline : keys of ``Comparison.measured`` lifted to the top of the comparison's results.json entry
     known_disagreement : see :class:`KnownDisagreement`
     sizes : scale -> the comparison's own problem size (for one that simulates its own setup), keyed by :data:`SCALES`
+    work : ``scale -> [Work, ...]``, the backtracking it does itself at ``scale`` (None: none besides the ensembles)
     """
 
     name: str
@@ -208,6 +222,7 @@ class Spec:
     headline: tuple[str, ...] = ()
     known_disagreement: KnownDisagreement | None = None
     sizes: Mapping[str, object] | None = None
+    work: Callable[[str], list] | None = None
 
     def __post_init__(self):
         if self.kind not in ("analytic", "backtracker"):

@@ -81,10 +81,10 @@ import numpy as np
 from numerics import _validate as check
 from numerics import compton_getting
 from numerics.validation.analytic import boosted_map
-from numerics.validation.base import Comparison, Spec, check_scale, save_figure
+from numerics.validation.base import Comparison, Spec, Work, check_scale, save_figure
 
 __all__ = ["compton_getting_end_to_end", "simulate", "compare", "Simulation", "plasma_frame", "SIZES", "SPECTRAL_INDEX",
-           "VERDICT_OMEGA_T"]
+           "VERDICT_OMEGA_T", "work"]
 
 #: Gamma of the intensity I ~ E^-Gamma (f ~ p^-(2 + Gamma)), as in review eq. (60).
 SPECTRAL_INDEX = 2.7
@@ -440,20 +440,45 @@ def _simulated(scale, progress, seed) -> tuple[Simulation, dict]:
     (numerics.validation.measurements.cached_rows), keyed by the scale, its sizes other than the number of fields,
     the seed and the source of the modules that compute it: an interrupted measurement resumes at its last field.
     A fresh simulation goes through the same record as a stored one, so the two give the same numbers bit for bit."""
-    import sys
-
-    from numerics.backtracking import boris, kernel, skymaps, turbulence
     from numerics.validation import measurements
 
     scale = check_scale(scale)
     seed = check.integer("seed", seed, 0, 2**63 - 1)
+    name, params, n, row_names, modules = _store(scale, seed)
+    rows, stored = measurements.cached_rows(name, params, n, lambda a, b: _rows(scale, seed, a, b), rows=row_names,
+                                            modules=modules, chunk=1, progress=progress, desc="compton-getting e2e")
+    return _from_record(_collapse(rows, scale, seed, stored["compute_seconds"])), stored
+
+
+def _store(scale, seed):
+    """(name, params, rows, row names, modules) of the stored measurement at ``scale``: what its key is made of."""
+    import sys
+
+    from numerics.backtracking import boris, kernel, skymaps, turbulence
+
     sizes = asdict(SIZES[scale])
     n = sizes.pop("realizations")
-    params = {"scale": scale, "seed": seed, "sizes": sizes}
-    rows, stored = measurements.cached_rows("compton-getting", params, n, lambda a, b: _rows(scale, seed, a, b),
-                                            rows=_ROWS, modules=(sys.modules[__name__], boris, kernel, skymaps, turbulence),
-                                            chunk=1, progress=progress, desc="compton-getting e2e")
-    return _from_record(_collapse(rows, scale, seed, stored["compute_seconds"])), stored
+    return ("compton-getting", {"scale": scale, "seed": seed, "sizes": sizes}, n, _ROWS,
+            (sys.modules[__name__], boris, kernel, skymaps, turbulence))
+
+
+def work(scale: str) -> list:
+    """The backtracking of :func:`simulate` at ``scale`` (:class:`~numerics.validation.base.Work`): per realization
+    the beta = 0 map, two budget maps per |beta| and three maps per (direction, |beta|), each of 12 nside^2
+    particles to the last time at the first realization's step."""
+    from numerics.backtracking.boris import default_step, mode_evaluations
+    from numerics.backtracking.kernel import steps_for
+    from numerics.backtracking.turbulence import PlaneWaveField
+
+    cfg = SIZES[check_scale(scale)]
+    field_seed, _ = np.random.SeedSequence(MASTER_SEED, spawn_key=(0,)).spawn(2)
+    field = PlaneWaveField.giacalone_jokipii(cfg.n_modes, 2 * np.pi / 100.0, 2 * np.pi / cfg.lambda_min, sigma2=1.0,
+                                             regular=np.array([0.0, 0.0, OMEGA_0]), seed=field_seed)
+    steps = steps_for(np.asarray(cfg.omega_t) / OMEGA_0, default_step(field, 1.0 - max(cfg.betas)))[-1]
+    maps = 1 + 2 * len(cfg.betas) + 3 * cfg.directions * len(cfg.betas)
+    name, params, n, rows, modules = _store(scale, MASTER_SEED)
+    return [Work("compton-getting e2e", n, maps * mode_evaluations(12 * cfg.nside ** 2, steps, cfg.n_modes),
+                 (name, params, rows, modules))]
 
 
 _VECTORS = ("delta_star", "delta", "shift")
@@ -532,4 +557,4 @@ def _run(ensembles, figdir, scale, progress):
     return compton_getting_end_to_end(figdir, scale=scale, progress=progress)
 
 
-SPEC = Spec("compton_getting", _run, sizes=SIZES, headline=("rel_err",))
+SPEC = Spec("compton_getting", _run, sizes=SIZES, headline=("rel_err",), work=work)

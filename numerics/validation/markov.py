@@ -95,7 +95,7 @@ from numerics.validation.base import jackknife, mean_sem
 from numerics.validation.qlt_sim import READINGS, qlt_config
 from numerics.validation.transition_matrix import Analysis
 
-__all__ = ["measure_markov", "measured",
+__all__ = ["measure_markov", "measured", "work",
            "chapman_kolmogorov", "break_points", "steady_state_from_matrix", "z_threshold", "default_grid",
            "READINGS", "GRIDS", "L_CK", "FAMILY_ALPHA", "ROUNDOFF", "SEED"]
 
@@ -220,16 +220,11 @@ def measured(reading: str, delta_ts=None, realizations: int = 16, nside: int = 1
     directory of ``aniso run`` (numerics.validation.measurements.cached_rows; keyed by every argument but the counts
     and ``threads``, and by the source of the measuring modules): reused by a second run, resumed after an
     interruption, extended by a larger one; bit for bit :func:`measure_markov` (each field has its own seed)."""
-    import sys
-
-    from numerics.backtracking import boris, kernel, turbulence
-    from numerics.validation import measurements, transition_matrix
+    from numerics.validation import measurements
 
     args = _validate(reading, delta_ts, realizations, nside, l_fit, n_modes, seed, threads, l_mid, omega_rms, n_res)
     dts, R, nside, l_fit, l_mid, n_modes, seed, threads, omega_rms, n_res = args
-    modules = (sys.modules[__name__], transition_matrix, boris, kernel, turbulence)
-    params = dict(reading=reading, delta_t=dts.tolist(), nside=nside, l_fit=l_fit, l_mid=l_mid, n_modes=n_modes,
-                  seed=seed, omega_rms=omega_rms)
+    params, modules = _store(reading, args)
     rows, info = measurements.cached_rows(
         "markov", params, R, lambda a, b: _rows(reading, args, a, b), rows=("M", "vac", "K_run"), modules=modules,
         progress=progress, desc=f"markov {reading}")
@@ -242,6 +237,41 @@ def measured(reading: str, delta_ts=None, realizations: int = 16, nside: int = 1
         seconds += hi_info["compute_seconds"]
         info = dict(info, reused=info["reused"] and hi_info["reused"], hi=hi_info)
     return _assemble(reading, args, rows, hi, seconds), info
+
+
+def _store(reading, args):
+    """The key parts of the stored measurement (params, modules); the resolution check adds resolution_check."""
+    import sys
+
+    from numerics.backtracking import boris, kernel, turbulence
+    from numerics.validation import transition_matrix
+
+    dts, R, nside, l_fit, l_mid, n_modes, seed, threads, omega_rms, n_res = args
+    params = dict(reading=reading, delta_t=dts.tolist(), nside=nside, l_fit=l_fit, l_mid=l_mid, n_modes=n_modes,
+                  seed=seed, omega_rms=omega_rms)
+    return params, (sys.modules[__name__], transition_matrix, boris, kernel, turbulence)
+
+
+def work(reading: str, delta_ts=None, realizations: int = 16, nside: int = 16, l_fit: int = 24, n_modes: int = 256,
+         seed: int = SEED, *, l_mid: int | None = None, omega_rms: float = 1.0, n_res: int = 0) -> list:
+    """The backtracking of :func:`measured` with these arguments (:class:`~numerics.validation.base.Work`): per field
+    12 nside^2 directions to 2 dT_max at the first field's step (2 nside for the resolution check)."""
+    from numerics.backtracking import simulation
+    from numerics.backtracking.boris import mode_evaluations
+    from numerics.backtracking.kernel import steps_for
+    from numerics.validation.base import Work
+
+    args = _validate(reading, delta_ts, realizations, nside, l_fit, n_modes, seed, 1, l_mid, omega_rms, n_res)
+    dts, R, nside, l_fit, l_mid, n_modes, seed, threads, omega_rms, n_res = args
+    params, modules = _store(reading, args)
+    dt = _step(simulation.make_field(_config(reading, omega_rms, n_modes, seed, R), 0), float(dts[0]))
+    steps = steps_for(np.append(dts, 2.0 * dts[-1]), dt)[-1]
+    out = [Work(f"markov {reading}", R, mode_evaluations(12 * nside ** 2, steps, n_modes),
+                ("markov", params, ("M", "vac", "K_run"), modules))]
+    if n_res:
+        out.append(Work(f"markov {reading} (2 nside)", n_res, mode_evaluations(48 * nside ** 2, steps, n_modes),
+                        ("markov", {**params, "resolution_check": True}, ("M_hi",), modules)))
+    return out
 
 
 def _config(reading, omega_rms, n_modes, seed, R):

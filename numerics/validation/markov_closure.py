@@ -54,7 +54,7 @@ from numerics.validation import markov
 from numerics.validation.base import Comparison, Spec, check_scale, jackknife, save_figure, sigma_equivalent
 
 __all__ = ["markov_closure", "qlt_on_grid", "steady_states_from_measured", "integrated_propagator", "threshold", "SIZES",
-           "GRIDS", "K_SIGMA", "L_STEADY", "REL_TOL"]
+           "GRIDS", "K_SIGMA", "L_STEADY", "REL_TOL", "work"]
 
 #: kσ at which the lower bound on the Markov chain's C_1 would refute the closure (reported, not the verdict)
 K_SIGMA = 3.0
@@ -461,5 +461,11 @@ def _run(ensembles, figdir, scale, progress):
                           progress=progress)
 
 
-SPEC = Spec("markov_closure", _run, ensembles=("003", "003-per-ln-k"), sizes=SIZES, headline=(
+def work(scale: str) -> list:
+    """The backtracking of the measurement at ``scale`` (both readings; :func:`numerics.validation.markov.work`)."""
+    sizes = SIZES[check_scale(scale)]
+    return [w for reading in markov.READINGS for w in markov.work(reading, GRIDS[reading], seed=markov.SEED, **sizes)]
+
+
+SPEC = Spec("markov_closure", _run, work=work, ensembles=("003", "003-per-ln-k"), sizes=SIZES, headline=(
     "delta_t_break_nu", "qlt_break_nu", "steady_state_from_measured_chi2_dof", "integrated_chi2_dof"))

@@ -33,7 +33,7 @@ from typing import Callable
 
 import numpy as np
 
-__all__ = ["stored_in", "cached", "cached_rows", "measurement_key", "FORMAT"]
+__all__ = ["stored_in", "cached", "cached_rows", "rows_stored", "measurement_key", "FORMAT"]
 
 FORMAT = "aniso-measurement"
 _STORE: contextvars.ContextVar[Path | None] = contextvars.ContextVar("aniso_measurement_store", default=None)
@@ -96,6 +96,23 @@ def _read(path: Path, key: str, with_attrs: bool = False):
     except (OSError, KeyError) as exc:
         raise ValueError(f"measurement={str(path)!r}: damaged ({type(exc).__name__}: {str(exc)[:160]}); "
                          "move it away to measure again") from None
+
+
+def rows_stored(data_dir, name: str, params: dict, rows, modules=()) -> int:
+    """How many rows of the :func:`cached_rows` measurement (``name``, ``params``, ``rows``, ``modules``) are stored
+    in ``data_dir`` (0 when none, or when the file there is unreadable or holds another key): what ``aniso run``'s
+    estimate leaves out.  Reads the file's attributes only."""
+    import h5py
+
+    key = measurement_key(name, {**params, "by_rows": sorted(rows)}, modules)
+    path = Path(data_dir) / f"{name}-{key[:12]}.h5"
+    try:
+        with h5py.File(path, "r") as fh:
+            if fh.attrs.get("format") != FORMAT or fh.attrs.get("key") != key:
+                return 0
+            return int(fh.attrs.get("rows", 0))
+    except (OSError, ValueError, TypeError):
+        return 0
 
 
 def cached(name: str, params: dict, compute: Callable[[], dict], *, modules=()) -> tuple[dict, dict]:

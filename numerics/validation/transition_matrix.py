@@ -66,12 +66,12 @@ from pathlib import Path
 import numpy as np
 
 from numerics import qlt
-from numerics.validation.base import Comparison, Spec, check_scale, mean_sem, save_figure
+from numerics.validation.base import Comparison, Spec, Work, check_scale, mean_sem, save_figure
 
 __all__ = ["transition_matrix", "real_harmonics", "Analysis", "qlt_matrix", "discrete_spectrum_matrix", "measure",
            "mode_grid", "white_noise_field",
            "deviation_sigma", "SIZES", "ALPHAS", "K_SIGMA", "L0_MAX", "LMAX", "K_OUT", "K_IN", "OMEGA_DT_PER_ALPHA",
-           "SEED", "QLT_WEIGHTS"]
+           "SEED", "QLT_WEIGHTS", "work"]
 
 #: alpha = k_in dT of the three recorded times
 ALPHAS = (1.0, 3.0, 10.0)
@@ -323,21 +323,16 @@ def _measured(R, nside, n_modes, l_fit, factors, n_res, progress) -> tuple[dict,
     cached_rows): keyed by the arguments other than the counts and by the source of the modules that compute it, so
     an interrupted measurement resumes, a larger one (quick after ci) extends a smaller one, and a smaller one reads
     the first realizations of a larger one.  The fine-resolution rows (``n_res``) are a second row measurement."""
-    import sys
-
-    from numerics.backtracking import boris, kernel, turbulence
     from numerics.validation import measurements
 
-    modules = (sys.modules[__name__], boris, kernel, turbulence)
     factors = tuple(float(f) for f in factors)
-    params = dict(nside=nside, n_modes=n_modes, l_fit=l_fit, omega_factors=list(factors), seed=SEED)
+    params, hi_params, modules = _store(nside, n_modes, l_fit, factors)
     sim, info = measurements.cached_rows(
         "transition-matrix", params, R, lambda a, b: _rows(a, b, nside, n_modes, l_fit, factors, SEED), rows=("M",),
         modules=modules, progress=progress, desc="transition matrix")
     sim = dict(sim, M=np.moveaxis(sim["M"], 0, 1), seconds=info["compute_seconds"])
     sim["M_hi"] = np.empty((0, len(ALPHAS), LMAX + 1, L0_MAX + 1))
     if n_res:
-        hi_params = dict(params, nside=2 * nside, l_fit=l_fit + 8, omega_factors=[1.0])
         hi, hi_info = measurements.cached_rows(
             "transition-matrix", hi_params, n_res, lambda a, b: _rows(a, b, 2 * nside, n_modes, l_fit + 8, (1.0,), SEED),
             rows=("M",), modules=modules, progress=progress, desc="transition matrix (2 nside)")
@@ -346,6 +341,35 @@ def _measured(R, nside, n_modes, l_fit, factors, n_res, progress) -> tuple[dict,
         info = dict(info, reused=info["reused"] and hi_info["reused"], rows_computed=info["rows_computed"],
                     hi=hi_info, seconds=round(info["seconds"] + hi_info["seconds"], 2))
     return sim, info
+
+
+def _store(nside, n_modes, l_fit, factors):
+    """The key parts of the two stored row measurements: (params, the resolution check's params, modules)."""
+    import sys
+
+    from numerics.backtracking import boris, kernel, turbulence
+
+    params = dict(nside=nside, n_modes=n_modes, l_fit=l_fit, omega_factors=[float(f) for f in factors], seed=SEED)
+    return params, dict(params, nside=2 * nside, l_fit=l_fit + 8, omega_factors=[1.0]), \
+        (sys.modules[__name__], boris, kernel, turbulence)
+
+
+def work(scale: str) -> list:
+    """The backtracking of the measurement at ``scale`` (:class:`~numerics.validation.base.Work`): per realization,
+    12 nside^2 directions to each of the ALPHAS' times in N_STEPS steps, once per omega factor; the resolution
+    check at 2 nside."""
+    from numerics.backtracking.boris import mode_evaluations
+
+    cfg = SIZES[check_scale(scale)]
+    factors = (1.0, CHECK_FACTOR) if cfg["check"] else (1.0,)
+    params, hi_params, modules = _store(cfg["nside"], cfg["n_modes"], cfg["l_fit"], factors)
+    one = len(ALPHAS) * mode_evaluations(12 * cfg["nside"] ** 2, N_STEPS, cfg["n_modes"])
+    out = [Work("transition matrix", cfg["realizations"], len(factors) * one,
+                ("transition-matrix", params, ("M",), modules))]
+    if cfg["n_res"]:
+        out.append(Work("transition matrix (2 nside)", cfg["n_res"], 4 * one, ("transition-matrix", hi_params, ("M",),
+                                                                                modules)))
+    return out
 
 
 # ---------------------------------------------------------------------------------------------- comparison
@@ -511,4 +535,4 @@ def _run(ensembles, figdir, scale, progress):
     return transition_matrix(figdir, scale=scale, progress=progress)
 
 
-SPEC = Spec("transition_matrix", _run, sizes=SIZES, headline=("max_dev_sigma",))
+SPEC = Spec("transition_matrix", _run, sizes=SIZES, headline=("max_dev_sigma",), work=work)

@@ -48,6 +48,9 @@ def test_the_ci_run_passes_and_prints_a_summary(ci_run):
     root, out, data, res = ci_run
     assert res.returncode == 0, res.stdout[-3000:] + res.stderr[-3000:]
     assert re.search(r"derivations proved: (\d+)/\1\n", res.stdout), res.stdout
+    # the estimate comes first, before the long work, and the end line repeats it beside the real time
+    assert res.stdout.splitlines()[1].startswith("estimated wall time on this machine ~"), res.stdout[:500]
+    assert re.search(r"^report: .*index\.html \([0-9.]+ s; estimated [0-9]+ s\)$", res.stdout, re.M), res.stdout
     assert "overlapping tick labels" not in res.stderr, res.stderr  # numerics.validation.base.FigureWarning
     for name in BACKTRACKER:
         expected = r"fail \(known disagreement\)" if registry.COMPARISONS[name].known_disagreement else r"pass( \(not converged\))?"
