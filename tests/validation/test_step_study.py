@@ -136,8 +136,9 @@ def test_a_small_study_runs_end_to_end(tmp_path):
 @pytest.mark.parametrize("family", step_study.FAMILIES)
 def test_the_committed_integrator_check_and_the_presets_integrator(family):
     """The committed integrator check's flags follow from its numbers, and the presets keep Boris: yoshida4's bias is
-    not shown below sigma_paper / 3 at this size (the standard the default step met; on 002 it even differs from
-    the finest Boris run by more than two paired errors for K_par and the parallel C_1 ratio)."""
+    not shown below sigma_paper / 3 at this size (the standard the default step met; on 002's 288 fields it differs
+    from Boris at 0.05 on the parallel C_1 ratio by 4.3 paired errors, a fluctuation of that run, see
+    test_the_committed_reference_check)."""
     res = json.loads((STUDY / f"{family}-quick-integrators.json").read_text())
     assert [tuple(c) for c in res["cases"]] == [tuple(c) for c in step_study.INTEGRATOR_CASES]
     rows = res["rows"]
@@ -150,6 +151,23 @@ def test_the_committed_integrator_check_and_the_presets_integrator(family):
             assert c["reference"]["difference"] == pytest.approx(d, rel=1e-12, abs=1e-15)
     for scale in config.SCALES:
         assert config.preset(PRESET_OF[family], scale).integrator == "boris"
+
+
+def test_the_committed_reference_check():
+    """002 on 288 quick fields against Boris at 0.025 (results/step-study/002-quick-reference): its flags follow its
+    numbers, and yoshida4 at 0.9 agrees with that finest run within two paired errors on every observable (which is
+    what the README says; Boris at 0.1 does not on the parallel total power)."""
+    res = json.loads((STUDY / "002-quick-reference.json").read_text())
+    assert [tuple(c) for c in res["cases"]] == [("boris", 0.025), ("boris", 0.1), ("boris", 0.05), ("yoshida4", 0.9)]
+    rows = res["rows"]
+    for row in rows:
+        for k, c in row["compared"].items():
+            assert c["keeps"] is (abs(c["default"]["difference"]) <= rows[1]["observables"][k][1]), (row["integrator"], k)
+            assert c["consistent"] is (abs(c["reference"]["difference"]) <= 2 * c["reference"]["error"]), k
+            d = row["observables"][k][0] - rows[0]["observables"][k][0]
+            assert c["reference"]["difference"] == pytest.approx(d, rel=1e-12, abs=1e-15)
+    assert all(c["consistent"] for c in rows[3]["compared"].values())
+    assert not rows[1]["compared"]["total_power_par"]["consistent"]
 
 
 def test_a_small_integrator_check_runs_end_to_end(tmp_path):
