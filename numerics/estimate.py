@@ -23,15 +23,16 @@ import numpy as np
 
 __all__ = ["Estimate", "calibrate", "probe", "for_run", "for_simulation", "REFERENCE"]
 
-#: measured on the reference machine (2-core AMD EPYC, Zen 4, idle): the SymPy probe's seconds, and the seconds of
-#: what the calibration does not cover, per part of ``aniso run``: the derivation checks (with the kernel
-#: freshness check and the analytic comparisons), the report, and per backtracking comparison its analysis besides
-#: the backtracking, per scale
+#: measured on the reference machine (the 2-core AMD EPYC, Zen 4, AVX-512, of issue 19's session, idle; two ci runs,
+#: fresh and with everything stored): the SymPy probe's seconds, and the seconds of what the calibration does not
+#: cover -- the derivation checks with the kernel freshness check and the analytic comparisons, the report, and the
+#: backtracking comparisons' analyses besides their backtracking (all of them together, per scale; quick from a
+#: second quick run on a loaded machine, paper a guess: nobody has run it)
 REFERENCE = {
-    "probe_s": 0.10,
-    "checks_s": 75.0,
-    "report_s": 3.0,
-    "analysis_s": {"ci": 10.0, "quick": 20.0, "paper": 120.0},
+    "probe_s": 0.071,
+    "checks_s": 73.0,
+    "report_s": 1.0,
+    "analysis_s": {"ci": 16.0, "quick": 24.0, "paper": 120.0},
 }
 
 
