@@ -185,12 +185,13 @@ def _cmd_simulate(args) -> int:
                                                                          f"this process ({args.backend})")
     print(f"aniso simulate: {config.name}, {config.realizations} realizations x {12 * config.nside ** 2} particles, "
           f"{len(config.omega_t)} times to Omega T = {config.omega_t[-1]:g}, on {where} -> {results}", flush=True)
-    if args.backend == "cpu" and args.workers is None and args.dask is None:
-        from numerics import estimate
-
-        print(estimate.for_simulation(config, results, args.threads).text(), flush=True)
     t0 = time.perf_counter()
     with exclusive(results, "--out"):  # the ensemble and its figures: one process at a time
+        if args.backend == "cpu" and args.workers is None and args.dask is None:  # once the output is ours
+            from numerics import estimate
+
+            print(estimate.for_simulation(config, results, args.threads).text(), flush=True)
+            t0 = time.perf_counter()
         ens = simulation.run_ensemble(config, results, workers=args.workers, dask_address=args.dask,
                                       threads=args.threads, backend=args.backend, progress=not args.no_progress)
         seconds = time.perf_counter() - t0
