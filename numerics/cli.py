@@ -1,4 +1,4 @@
-"""The ``aniso`` command line.
+"""The ``aniso`` command line::
 
     aniso --version                       the version and, from a git checkout, the commit
     aniso check [--id ID ...] [--json]   prove every derivation (exit 1 if one fails)

@@ -64,6 +64,8 @@ def cl(ell, t, nu=1.0, c1=1.0):
     nu : float or array, > 0 -- the rate scale, nu_l = nu l(l+1)
     c1 : float or array, > 0 -- the initial dipole power C_1(0)
 
+    Examples
+    --------
     >>> round(float(cl(1, 1.0)), 12)  # the dipole decays at 2 nu: exp(-2)
     0.135335283237
     >>> round(float(cl(5, 100.0) / cl(1, 100.0) / ratio(5)), 12)

@@ -554,6 +554,8 @@ def lambda_l(ell, delta_t, k_out=None, k_in=None, g_out=1.0, *, spectrum=None):
     g_out : float, > 0 -- the white-noise level (3.12)
     spectrum : :class:`Spectrum`, optional -- any isotropic spectrum instead of (k_out, k_in, g_out)
 
+    Notes
+    -----
     Only Lambda_0 and Lambda_2 enter M^(1a) (3.15).  For white noise and k_out dT -> 0,
     ``(8/3)(Lambda_0 - Lambda_2/2)/(g_out dT) -> 2 a 2F3(1/2,1/2;3/2,3/2,3/2;-a^2/4) - Si a - cos a/a + sin a/a^2``
     with a = alpha (the corrected (3.16)).
@@ -766,6 +768,8 @@ def steady_state(lmax, alpha=None, k_out=None, k_in=None, g_out=1.0, source=1.0,
     spectrum : :class:`Spectrum`, optional -- any isotropic spectrum instead of (k_out, k_in, g_out); then give
         ``delta_t`` (1e-8 <= k_in delta_t <= 1e3) or ``alpha``, and C is in units of source x time
 
+    Notes
+    -----
     The monopole is not stationary (it grows at dC_0/dt = 3 source).
 
     Truncation.  The couplings reach |l - l0| ~ alpha, so any lmax cuts some.  ``"absorbing"`` keeps them in
@@ -776,6 +780,8 @@ def steady_state(lmax, alpha=None, k_out=None, k_in=None, g_out=1.0, source=1.0,
     and by < 1e-10 at alpha = 10 from lmax = 32, but by 1.8 % at alpha = 100 and 7 % at alpha = 200.
     Raises ValueError if the truncated system gives non-positive power.
 
+    Examples
+    --------
     >>> c = steady_state(32, 10.0, 1.0, float("inf"))
     >>> round(float(c[0]), 6), bool(np.all(np.diff(c) < 0))
     (0.054293, True)

@@ -58,6 +58,8 @@ def cl(ell, p, q1=1.0, nu0=1.0, form: str = "stationary"):
         Normalisation of the relative scattering rate.
     form : ``"stationary"`` (default: the solution of 002 eq. (14)) or ``"printed"`` (002 eq. (16) as printed).
 
+    Examples
+    --------
     >>> round(float(cl(1, 0.5)), 12)  # sqrt(2) Gamma(1/2)/Gamma(7/2)
     0.754247233266
     >>> round(float(cl(2, 0.5) / cl(1, 0.5)), 12)  # exactly 1/7 for p = 1/2

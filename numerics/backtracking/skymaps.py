@@ -129,6 +129,8 @@ def directions(nside) -> np.ndarray:
     nside : int
         HEALPix resolution, a power of two in [1, 1024].
 
+    Examples
+    --------
     >>> directions(1).shape
     (12, 3)
     >>> directions(12)
@@ -153,6 +155,8 @@ def gradient_coefficients(gradient, K=None) -> np.ndarray:
     K : array_like, shape (3, 3), optional
         Diffusion tensor in ``L`` (c = 1); the index order is ``(K g)_a = K_ab g_b``.  Default zero.
 
+    Examples
+    --------
     >>> gradient_coefficients([0.0, 0.0, 1.0], np.diag([1.0, 2.0, 3.0])).tolist()
     [0.0, 0.0, 1.0, -0.0, -0.0, -9.0]
     """

@@ -204,15 +204,17 @@ class Work:
 class Spec:
     """How a comparison declares itself.
 
-    name : the key in the report and in ``aniso run --only``
-    run : ``(ensembles, figdir, scale, progress) -> Comparison``; ``ensembles`` maps each key of ``ensembles`` to its
-        stored ensemble (empty for a comparison that simulates its own setup or needs none)
-    kind : "analytic" (kernels against independent numerics, no test particles) or "backtracker"
-    ensembles : keys of :data:`numerics.validation.pipeline.ENSEMBLES` that ``run`` reads
-    headline : keys of ``Comparison.measured`` lifted to the top of the comparison's results.json entry
-    known_disagreement : see :class:`KnownDisagreement`
-    sizes : scale -> the comparison's own problem size (for one that simulates its own setup), keyed by :data:`SCALES`
-    work : ``scale -> [Work, ...]``, the backtracking it does itself at ``scale`` (None: none besides the ensembles)
+    * ``name``: the key in the report and in ``aniso run --only``
+    * ``run``: ``(ensembles, figdir, scale, progress) -> Comparison``; ``ensembles`` maps each key of ``ensembles``
+      to its stored ensemble (empty for a comparison that simulates its own setup or needs none)
+    * ``kind``: "analytic" (kernels against independent numerics, no test particles) or "backtracker"
+    * ``ensembles``: keys of :data:`numerics.validation.pipeline.ENSEMBLES` that ``run`` reads
+    * ``headline``: keys of ``Comparison.measured`` lifted to the top of the comparison's results.json entry
+    * ``known_disagreement``: see :class:`KnownDisagreement`
+    * ``sizes``: scale -> the comparison's own problem size (for one that simulates its own setup), keyed by
+      :data:`SCALES`
+    * ``work``: ``scale -> [Work, ...]``, the backtracking it does itself at ``scale`` (None: none besides the
+      ensembles)
     """
 
     name: str

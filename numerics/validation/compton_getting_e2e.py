@@ -262,6 +262,8 @@ def simulate(scale: str = "quick", progress: bool = False, seed: int = MASTER_SE
     seed : int >= 0 -- master seed; realization i draws its field, gradient direction and beta directions from
         numpy.random.SeedSequence(seed, spawn_key=(i,))
 
+    Notes
+    -----
     Lengths and times in L_c, c = 1, fields as gyrofrequencies (1/L_c), beta in units of c.
     """
     scale = check_scale(scale)
@@ -425,6 +427,8 @@ def compton_getting_end_to_end(figdir: Path | None = None, scale: str = "quick",
     kernel : callable (beta (3,), Gamma) -> (3,) -- the prediction under test (default: the generated kernel)
     seed : int >= 0 -- master seed (:func:`simulate`)
 
+    Examples
+    --------
     >>> compton_getting_end_to_end(scale="huge")
     Traceback (most recent call last):
     ValueError: scale='huge': must be one of 'ci', 'quick', 'paper'

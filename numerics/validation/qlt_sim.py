@@ -113,6 +113,8 @@ def qlt_config(scale: str = "quick", reading: str = "white-noise"):
         'per-ln-k' (equal power per ln k, E proportional to 1/k, as a table spectrum; the hypothesis that 003's
         simulation used equal amplitudes on log-spaced modes).
 
+    Notes
+    -----
     Times: the white noise taken literally becomes diffusive only at Omega T ~ 100-200 (K ~ 6 r_g), so the recorded
     times run to 150 (quick) or 400 (paper); the figure shows three of them (near 10, in the middle, the last).
     The step is the backtracker's default 0.1/k_in = 1e-3 r_g.
@@ -253,10 +255,12 @@ def fit_alpha(ell, y, err, *, shape=False, k_ratio=_K_OUT / _K_IN, model=None):
         white-noise ``F_l(alpha; k_ratio)`` with g_out = source = 1 (:func:`qlt_shape_table`); :func:`reading_model`
         gives the steady state of any spectrum in units of the time (``C_l = s F_l``)
 
-    Returns a dict: alpha, alpha_err (Delta chi^2 = 1 half width times sqrt(chi2/dof) when that exceeds 1; nan when
-    the minimum lies at a grid edge, where alpha is only a bound), alpha_lo, alpha_hi (the raw Delta chi^2 = 1
-    interval), chi2, dof, p_value, at_edge, and
-    chi2_grid over the alpha grid.
+    Returns
+    -------
+    dict
+        alpha, alpha_err (Delta chi^2 = 1 half width times sqrt(chi2/dof) when that exceeds 1; nan when the
+        minimum lies at a grid edge, where alpha is only a bound), alpha_lo, alpha_hi (the raw Delta chi^2 = 1
+        interval), chi2, dof, p_value, at_edge, and chi2_grid over the alpha grid.
     """
     ell = np.asarray(ell)
     y = np.asarray(y, dtype=float)

@@ -7,7 +7,8 @@ from pathlib import Path
 
 import pytest
 
-NOTEBOOKS = sorted((Path(__file__).resolve().parents[2] / "notebooks").glob("[0-9]*.py"))
+ROOT = Path(__file__).resolve().parents[2]
+NOTEBOOKS = sorted((ROOT / "notebooks").glob("[0-9]*.py"))
 
 
 def test_there_are_notebooks():
@@ -16,17 +17,25 @@ def test_there_are_notebooks():
 
 @pytest.mark.parametrize("path", NOTEBOOKS, ids=[p.stem for p in NOTEBOOKS])
 def test_notebook_executes(path, monkeypatch):
+    """Executed with figures drawn inline, as in JupyterLab; the executed notebook is left in docs/_build/executed/
+    for the documentation, which renders it instead of executing the notebook again while its source is current."""
     jupytext = pytest.importorskip("jupytext")
     nbclient = pytest.importorskip("nbclient")
     monkeypatch.setenv("ANISO_SMALL", "1")
-    monkeypatch.setenv("MPLBACKEND", "Agg")
+    monkeypatch.setenv("MPLBACKEND", "module://matplotlib_inline.backend_inline")
     nb = jupytext.read(path)
     client = nbclient.NotebookClient(nb, timeout=600, kernel_name="python3",
                                      resources={"metadata": {"path": str(path.parent)}})
     client.execute()
-    errors = [o for c in nb.cells if c.cell_type == "code" for o in c.get("outputs", []) if o.output_type == "error"]
-    assert not errors
+    outputs = [o for c in nb.cells if c.cell_type == "code" for o in c.get("outputs", [])]
+    assert not [o for o in outputs if o.output_type == "error"]
     assert os.environ["ANISO_SMALL"] == "1"
+    assert [o for o in outputs if "image/png" in o.get("data", {})], "no figure drawn"
+    sys.path.insert(0, str(ROOT / "docs" / "_ext"))
+    import aniso_docs
+
+    stored = aniso_docs.store_executed(nb, path)
+    assert aniso_docs.executed_for(path) == stored
 
 
 def test_jupyterlab_opens_the_notebooks_as_notebooks():
