@@ -107,11 +107,14 @@ def backtrack(threads_list=None, modes=(64, 256, 1024), repeats: int = 5, progre
     """Particle-steps/s and mode evaluations/s of the Boris kernel (CPU; and CUDA when a GPU is present).
 
     Returns ``(rows, (cuda available, detail))``; each CPU row is the median of ``repeats`` runs of 1e9 mode
-    evaluations through a Giacalone-Jokipii field (4096 particles), with the spread of the runs.
+    evaluations through a Giacalone-Jokipii field (4096 particles), with the spread of the runs, and -- measured in
+    the same run, with the same field, particles and threads -- the median rate of the naive baseline
+    (:mod:`numerics.backtracking.naive`: a loop per particle with ``np.cos`` per mode, 1e8 mode evaluations a run)
+    and ``ratio``, the backtracker's rate over the baseline's: the machine-independent figure to quote (issue 20).
     """
     import numba
 
-    from numerics.backtracking import boris, cuda
+    from numerics.backtracking import boris, cuda, naive
     from numerics.backtracking.turbulence import PlaneWaveField
 
     threads_list = threads_list or sorted({1, numba.config.NUMBA_NUM_THREADS})
@@ -122,18 +125,33 @@ def backtrack(threads_list=None, modes=(64, 256, 1024), repeats: int = 5, progre
         field = PlaneWaveField.giacalone_jokipii(n, 2 * np.pi / 100, 2 * np.pi / 0.01, sigma2=1.0, regular=(0, 0, 10.0), seed=1)
         dt = boris.default_step(field)
         steps = max(4, int(1e9 / (dirs.shape[0] * n)))  # 1e9 mode evaluations per timed run
+        naive_steps = max(2, steps // 10)
+        origin = np.zeros_like(dirs)
         boris.backtrack(field, dirs[:64], [dt], dt=dt)  # compile / warm
+        naive.trace(field, origin[:64], -dirs[:64], 1, dt, charge=-1)
         for threads in threads_list:
-            _say(progress, f"bench backtrack: cpu, {n} modes, {threads} thread(s), {repeats} x {steps} steps")
-            rates = []
-            for _ in range(repeats):
-                t0 = time.perf_counter()
-                boris.backtrack(field, dirs, [steps * dt], dt=dt, threads=threads)
-                rates.append(dirs.shape[0] * steps / (time.perf_counter() - t0))
-            ps = float(np.median(rates))
+            _say(progress, f"bench backtrack: cpu, {n} modes, {threads} thread(s), {repeats} x {steps} steps "
+                           f"(naive baseline: {repeats} x {naive_steps})")
+            rates, naive_rates = [], []
+            previous = numba.get_num_threads()
+            numba.set_num_threads(threads)  # for the baseline; boris.backtrack sets its own from threads=
+            try:
+                for _ in range(repeats):
+                    t0 = time.perf_counter()
+                    boris.backtrack(field, dirs, [steps * dt], dt=dt, threads=threads)
+                    rates.append(dirs.shape[0] * steps / (time.perf_counter() - t0))
+                    t0 = time.perf_counter()  # the baseline backtracks too: the antiparticle, reversed directions
+                    naive.trace(field, origin, -dirs, naive_steps, dt, charge=-1)
+                    naive_rates.append(dirs.shape[0] * naive_steps / (time.perf_counter() - t0))
+            finally:
+                numba.set_num_threads(previous)
+            ps, naive_ps = float(np.median(rates)), float(np.median(naive_rates))
             rows.append({"backend": "cpu", "threads": threads, "modes": n, "particles": dirs.shape[0], "steps": steps,
                          "repeats": repeats, "particle_steps_per_s": ps, "mode_evals_per_s": ps * n,
-                         "spread": [float(min(rates) * n), float(max(rates) * n)]})
+                         "spread": [float(min(rates) * n), float(max(rates) * n)],
+                         "naive_steps": naive_steps, "naive_mode_evals_per_s": naive_ps * n,
+                         "naive_spread": [float(min(naive_rates) * n), float(max(naive_rates) * n)],
+                         "ratio": ps / naive_ps})
     ok, reason = cuda.available()
     if ok and reason != cuda.SIMULATOR:
         for n in modes:

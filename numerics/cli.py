@@ -213,10 +213,13 @@ def _cmd_bench(args) -> int:
         return 0
     for k, v in result.get("benchmarks", {}).items():
         print(f"{k:50s} {v['best_s'] * 1e3:8.1f} ms  ({v['per_element_ns']:.0f} ns/element)")
-    print("backtrack (Boris, float64, median of repeats):")
+    m = result["machine"]
+    print(f"backtrack (Boris, float64, median of repeats) on {m['cpu_model']} ({' '.join(m['simd']) or 'no SIMD flags'}); "
+          "naive: one particle per loop, np.cos per mode, same field, particles and threads:")
     for r in result["backtrack"]:
+        naive = (f"  naive {r['naive_mode_evals_per_s']:.3g}/s  ratio {r['ratio']:.1f}x" if "ratio" in r else "")
         print(f"  {r['backend']:4s} threads={r['threads']!s:4s} modes={r['modes']:5d}  "
-              f"{r['particle_steps_per_s']:.3g} particle-steps/s  {r['mode_evals_per_s']:.3g} mode evaluations/s")
+              f"{r['particle_steps_per_s']:.3g} particle-steps/s  {r['mode_evals_per_s']:.3g} mode evaluations/s{naive}")
     if not result["cuda"]["available"]:
         print(f"  cuda: unavailable ({result['cuda']['detail']})")
     return 0

@@ -187,6 +187,9 @@ def test_bench_reports_the_issue_keys():
     assert rows[0]["backend"] == "cpu" and rows[0]["modes"] == 8 and rows[0]["threads"] == 1
     assert rows[0]["mode_evals_per_s"] == pytest.approx(8 * rows[0]["particle_steps_per_s"])
     assert rows[0]["particle_steps_per_s"] > 0 and isinstance(reason, str) and reason
+    # the naive baseline, measured in the same run (issue 20): its rate and the ratio the README quotes
+    assert rows[0]["naive_mode_evals_per_s"] > 0 and rows[0]["naive_steps"] >= 2
+    assert rows[0]["ratio"] == pytest.approx(rows[0]["mode_evals_per_s"] / rows[0]["naive_mode_evals_per_s"], rel=1e-12)
 
 
 # ----------------------------------------------------------------------------- the fourth-order composition
