@@ -261,3 +261,35 @@ def test_yoshida4_bounds_and_bad_input():
         bt.backtrack(field, [[1.0, 0, 0]], [1.0], dt=0.21, integrator="yoshida4")
     with pytest.raises(ValueError, match=r"integrator='rk4': must be one of"):
         bt.backtrack(field, [[1.0, 0, 0]], [1.0], integrator="rk4")
+
+
+# ----------------------------------------------------------------------------- the mode loop, four modes per pass
+@pytest.mark.parametrize("n_modes", [2, 3, 4, 7, 64, 257])
+def test_four_modes_per_pass_sum_bit_for_bit_like_one_mode_per_pass(n_modes):
+    """The kernel evaluates four modes per pass over a block (issue 20); the sum is still accumulated mode by mode in
+    order, so Omega is bit for bit what a loop of one mode per pass gives (same cosine, same FMA contraction),
+    including the remainder of n_modes modulo 4."""
+    import numba as nb
+
+    from numerics.backtracking.kernel import kernel_field
+
+    cos2pi = bt._cos2pi
+
+    @nb.njit(fastmath={"contract"})
+    def one_mode_per_pass(x, y, z, kx, ky, kz, ph, ax, ay, az, o0):
+        out = np.empty((3, x.size))
+        for i in range(x.size):
+            tx, ty, tz = o0[0], o0[1], o0[2]
+            for n in range(kx.size):
+                c = cos2pi(kx[n] * x[i] + ky[n] * y[i] + kz[n] * z[i] + ph[n])
+                tx += ax[n] * c
+                ty += ay[n] * c
+                tz += az[n] * c
+            out[0, i], out[1, i], out[2, i] = tx, ty, tz
+        return out
+
+    field = PlaneWaveField.giacalone_jokipii(n_modes, 2 * np.pi / 100, 2 * np.pi / 0.01, sigma2=1.0,
+                                            regular=(0, 0, 10.0), seed=n_modes)
+    pts = np.random.default_rng(n_modes).uniform(-3, 3, size=(200, 3))
+    ref = one_mode_per_pass(*(np.ascontiguousarray(c) for c in pts.T), *kernel_field(field, 1.0))
+    assert np.array_equal(bt.evaluate(field, pts), ref.T)
