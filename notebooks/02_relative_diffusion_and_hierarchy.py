@@ -57,6 +57,7 @@ from IPython.display import Markdown, display
 
 import numerics.hierarchy as hier
 import numerics.relative_diffusion as rd
+import numerics.relative_scattering as rsc
 from numerics.kernels.hierarchy import mode_coefficient
 from theory import registry
 from theory.display import errata_markdown
@@ -121,6 +122,41 @@ print("noise sigma sqrt(2 N^2/(2l+1)) at l = 1, 10, 100:", np.sqrt(rd.noise_vari
 
 # %%
 show("relative_diffusion.stationary_equation");
+
+# %% [markdown]
+# ### Time-dependent: the transition rates $W[\nu_r]$, their weak form, the pair-angle diffusion (issue 17)
+#
+# Without a gradient, (14) is $\partial_t\langle C_\ell\rangle = -\sum_k W_{\ell k}\langle C_k\rangle$ with
+# $W_{\ell k} = A_{\ell k}$: every entry is fixed by the one function $\nu_r(x)$. Because $\mathcal L^2$ is
+# self-adjoint on $[-1, 1]$, the rate of each $C_\ell$ needs the pair correlation $F$ alone, no sum over $k$:
+# $\sum_kW_{\ell k}C_k = 2\pi\int\mathcal L^2(P_\ell\nu_r)\,F\,dx$. With $s = \sin(\psi/2)$ the closed form of
+# $\mathcal L^2(P_\ell s^a)$ is regular enough to integrate down to any opening angle -- the form in which
+# `numerics.relative_scattering` measures $\nu_r(x)$ from backtracked pairs (the `relative_scattering` comparison of
+# `aniso run`, notebook 05). Read as a stochastic process, the model says the pair's opening cosine diffuses with
+# drift $-2x\nu_r$ and variance rate $2\nu_r(1-x^2)$.
+
+# %%
+show("relative_diffusion.relative_scattering");
+
+# %%
+# the model's own pair correlation u_1(x, t) (homogeneous dipole sky, nu_r = (1 - x)^p) and the rate recovered from it
+s_nodes, w_nodes = rsc.pair_nodes(1e-6, 8, 4)
+t_win = np.linspace(0.02, 0.04, 9)
+u_model = rsc.model_pair_correlation(0.5, 1.0, 4, t_win, s_nodes, kmax=400 if SMALL else 800)
+U_model = u_model[None].repeat(4, 0) * (1 + 1e-6 * np.random.default_rng(1).normal(size=(4,) + u_model.shape))
+basis = rsc.SplineRate(1e-6, 8, constant=False)
+y_eq, B_eq = rsc.rate_system(U_model, s_nodes, w_nodes, t_win, basis, 8)
+inv = rsc.invert(y_eq, B_eq, basis.lower_bounds(), n_boot=0)
+fit = rsc.fit_power_law(U_model, s_nodes, w_nodes, t_win, 8, inv["sigma"], n_boot=0)
+print(f"power law fitted to the model's own pair correlation: p = {fit['p']:.4f} (true 0.5), nu0 = {fit['nu0']:.4f} (true 1)")
+fig, ax = plt.subplots(figsize=(5.5, 3.6))
+sg = np.geomspace(1e-3, 1, 50)
+ax.loglog(sg, basis.at_s(inv["coef"], sg), label="B-spline inversion")
+ax.loglog(sg, (2 * sg ** 2) ** 0.5, "k--", lw=1, label=r"$(1-x)^{1/2}$ (the truth)")
+ax.set_xlabel(r"$s = \sin(\psi/2)$")
+ax.set_ylabel(r"$\nu_r$")
+ax.legend()
+plt.show()
 
 # %% [markdown]
 # ## 3. The stationary spectrum (15)/(16) and its erratum

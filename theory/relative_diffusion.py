@@ -23,6 +23,13 @@ which for nu_r = nu_0 (1 - x)^p gives mu = p / (2 - p) and the simpler closed fo
     C_l = 3 Q_1 / (2^p nu_0) * 2 (1 - p) / (2 - p) * Gamma(1 - p) Gamma(l + p - 1) / (Gamma(p) Gamma(l - p + 3)).
 
 Both forms fall off as l^(2p - 4); they differ in the normalisation and at low l.
+
+Without a source (a homogeneous sky) the spectrum evolves as dC_l/dt = -sum_k W_lk C_k, and by the weak form
+sum_k W_lk C_k = 2 pi int L^2(P_l nu_r) F dx, with the weak basis in closed form (s = sqrt((1 - x)/2), a > 0)
+
+    L^2(P_l s^a) = s^a [l(l+1) P_l + 2 a (1 - s^2) P_l'] - (a/4) [a - (a+2) s^2] s^(a-2) P_l:
+
+the theory of measuring nu_r(x) from backtracked pairs (record relative_diffusion.relative_scattering).
 """
 from __future__ import annotations
 
@@ -437,5 +444,236 @@ def _stationary_solution() -> Derivation:
             KernelSpec("monopole_rate", 3 * q1 * mu_power_law(), (p, q1), "002 eq. (14)",
                        "dC_0/dt = 3 Q_1 p/(2-p) in the stationary state (row l = 0 of (14))",
                        domain={p: (0.05, 0.95), q1: (0.1, 3.0)}),
+        ],
+    )
+
+
+# ----------------------------------------------------------------------------- relative scattering rate, time-dependent
+def _coeffs_to_s(e: sp.Expr, P: sp.Expr, s: sp.Symbol) -> sp.Expr:
+    """Write the coefficients of P(x) and P'(x) in a linear form ``c0 P + c1 P'`` in s = sqrt((1 - x)/2), x = 1 - 2 s^2
+    (s > 0); P(x) and P'(x) stay as they are."""
+    e = sp.expand(e)
+    dP = sp.Derivative(P, x)
+    c1 = e.coeff(dP)
+    c0 = sp.expand(e - c1 * dP).coeff(P)
+    if sp.expand(e - c0 * P - c1 * dP) != 0:
+        raise ValueError("not linear in P and P'")
+
+    def to_s(c):
+        return sp.expand(sp.powsimp(sp.expand(c.subs(x, 1 - 2 * s ** 2))))
+
+    return to_s(c0) * P + to_s(c1) * dP
+
+
+@derivation("relative_diffusion.relative_scattering")
+def _relative_scattering() -> Derivation:
+    s = sp.Symbol("s", positive=True)  # s = sin(psi/2) = sqrt((1 - x)/2), psi the opening angle of the pair
+    a = sp.Symbol("a", positive=True)  # exponent of the weak basis P_l s^a
+    lsym = sp.Symbol("l", integer=True, nonnegative=True)
+    t = sp.Symbol("t", nonnegative=True)
+    sx = sp.sqrt((1 - x) / 2)
+    dx_ds = sp.diff(1 - 2 * s ** 2, s)  # -4 s: int_{-1}^{1} f dx = int_0^1 f(1 - 2 s^2) 4 s ds
+
+    def integral_s(f_s):
+        """int_{-1}^{1} f dx for f written in s: int_0^1 f 4 s ds (x from 1 to -1 as s from 0 to 1)."""
+        return sp.integrate(sp.expand(-f_s * dx_ds), (s, 0, 1))
+
+    def in_s(f_x):
+        return sp.expand(sp.powsimp(sp.expand(f_x.subs(x, 1 - 2 * s ** 2))))
+
+    K = 3
+    Cs = sp.symbols(f"C_0:{K + 1}")
+    F = sum((2 * k + 1) * Cs[k] * sp.legendre(k, x) for k in range(K + 1)) / (4 * sp.pi)
+    cvec = sp.symbols("c_0:3")
+    nu_r = sum(c * x ** i for i, c in enumerate(cvec))  # a generic polynomial rate
+
+    def W_poly(l_, k_):
+        return k_ * (k_ + 1) * sp.Rational(2 * k_ + 1, 2) * sp.integrate(
+            sp.expand(nu_r * sp.legendre(l_, x) * sp.legendre(k_, x)), (x, -1, 1))
+
+    Wm = sp.Matrix(K + 1, K + 1, lambda l_, k_: sp.expand(W_poly(l_, k_)))
+    # --- 1. the source-free rows: dC_l/dt = 2 pi int P_l (-nu_r L^2 F) dx
+    rows = sp.Matrix([sp.expand(2 * sp.pi * sp.integrate(sp.expand(-sp.legendre(l_, x) * nu_r * legendre_operator(F)),
+                                                          (x, -1, 1))) for l_ in range(K + 1)])
+    # --- 2a. the weak form for a polynomial rate
+    weak_lhs = sp.Matrix(K + 1, K + 1, lambda l_, k_: sp.expand(sp.integrate(
+        sp.expand(sp.legendre(l_, x) * nu_r * legendre_operator(sp.legendre(k_, x))), (x, -1, 1))))
+    weak_rhs = sp.Matrix(K + 1, K + 1, lambda l_, k_: sp.expand(sp.integrate(
+        sp.expand(legendre_operator(sp.legendre(l_, x) * nu_r) * sp.legendre(k_, x)), (x, -1, 1))))
+    W_over = sp.Matrix(K + 1, K + 1, lambda l_, k_: sp.expand(
+        k_ * (k_ + 1) * sp.integrate(sp.expand(nu_r * sp.legendre(l_, x) * sp.legendre(k_, x)), (x, -1, 1))))
+    weak_rows = sp.Matrix([sp.expand(2 * sp.pi * sp.integrate(sp.expand(legendre_operator(sp.legendre(l_, x) * nu_r) * F),
+                                                               (x, -1, 1))) for l_ in range(K + 1)])
+    # --- 2b. the weak form for nu_r = s^j (odd j: not a polynomial in x), the integrals done in s
+    weak_s_claims = []
+    for jj in (1, 2, 3, 4):
+        nu_j = sx ** jj
+        lhs = sp.Matrix(K + 1, K + 1, lambda l_, k_, nu_j=nu_j: integral_s(
+            in_s(sp.legendre(l_, x) * nu_j * legendre_operator(sp.legendre(k_, x)))))
+        rhs = sp.Matrix(K + 1, K + 1, lambda l_, k_, nu_j=nu_j: integral_s(
+            in_s(legendre_operator(sp.legendre(l_, x) * nu_j) * sp.legendre(k_, x))))
+        Wj = sp.Matrix(K + 1, K + 1, lambda l_, k_, nu_j=nu_j: k_ * (k_ + 1) * integral_s(
+            in_s(nu_j * sp.legendre(l_, x) * sp.legendre(k_, x))))
+        weak_s_claims.append(Claim(
+            f"weak form for nu_r = s^{jj} (exact, in s on [0, 1]): int L^2(P_l s^{jj}) P_k dx = int P_l s^{jj} L^2 P_k dx "
+            f"(l, k = 0..{K})", rhs, lhs))
+        weak_s_claims.append(Claim(
+            f"... = k(k+1) int s^{jj} P_l P_k dx = 2 W_lk/(2k+1) for nu_r = s^{jj}", lhs, Wj))
+    # --- 3. the closed form of the weak basis L^2(P s^a)
+    P = sp.Function("P")(x)
+    dP = sp.Derivative(P, x)
+    legendre_eq = (2 * x * dP - lsym * (lsym + 1) * P) / (1 - x ** 2)  # P'' from Legendre's equation
+    L_basis = sp.expand(legendre_operator(P * sx ** a).subs(sp.Derivative(P, (x, 2)), legendre_eq))
+
+    def closed(Pe, dPe, s_=s, a_=a, l_=lsym):
+        """L^2(P_l s^a) = s^a [l(l+1) P + 2 a (1 - s^2) P'] - (a/4) [a - (a+2) s^2] s^(a-2) P."""
+        return (s_ ** a_ * (l_ * (l_ + 1) * Pe + 2 * a_ * (1 - s_ ** 2) * dPe)
+                - a_ / 4 * (a_ - (a_ + 2) * s_ ** 2) * s_ ** (a_ - 2) * Pe)
+
+    closed_s = closed(P, dP)
+    closed_x_over = sp.expand(sp.powsimp(sp.expand(closed(P, dP, s_=sx) / sx ** a)))
+    basis_x_over = sp.expand(sp.powsimp(sp.expand(L_basis / sx ** a)))
+    concrete = []
+    for av in (sp.Integer(1), sp.Integer(2), sp.Integer(3), sp.Rational(1, 2)):
+        got = sp.Matrix([in_s(legendre_operator(sp.legendre(l_, x) * sx ** av)) for l_ in range(7)])
+        want = sp.Matrix([sp.expand(closed(sp.legendre(l_, x), sp.diff(sp.legendre(l_, x), x), a_=av, l_=l_)
+                                    .subs(x, 1 - 2 * s ** 2)) for l_ in range(7)])
+        concrete.append(Claim(f"closed form at a = {av}, l = 0..6 (sympy.legendre)", got, want))
+    flux = _coeffs_to_s((1 - x ** 2) * sp.diff(P * sx ** a, x), P, s)
+    # --- 4. the transition matrix from pair averages
+    M0 = sp.Matrix(7, 7, lambda l_, l0: sp.Rational(2 * l0 + 1, 2) * sp.integrate(
+        sp.legendre(l_, x) * sp.legendre(l0, x), (x, -1, 1)))
+    dM0 = sp.Matrix(K + 1, K + 1, lambda l_, l0: sp.expand(sp.Rational(2 * l0 + 1, 2) * sp.integrate(
+        sp.expand(sp.legendre(l_, x) * (-nu_r * legendre_operator(sp.legendre(l0, x)))), (x, -1, 1))))
+    # --- 5. power conservation: sum over every l that P_l nu_r P_k reaches (deg nu_r + k <= 5 < 7)
+    LSUM = 6
+    power = sp.Matrix(1, K + 1, lambda _, k_: sp.expand(sum((2 * l_ + 1) * W_poly(l_, k_) for l_ in range(LSUM + 1))))
+    power_stated = sp.Matrix(1, K + 1, lambda _, k_: sp.expand(k_ * (k_ + 1) * (2 * k_ + 1) * nu_r.subs(x, 1)))
+    # --- 6. the pair-angle diffusion
+    g = sp.Function("g")(x)
+    nuf = sp.Function("nu_r")(x)
+    generator = sp.expand(-nuf * legendre_operator(g))
+    drift = -2 * x * nuf
+    variance = 2 * nuf * (1 - x ** 2)
+    nu_pl = nu0 * (1 - x) ** p
+    psi_of_x = sp.acos(x)  # the opening angle; Ito: drift b psi' + (sigma^2/2) psi'', variance rate sigma^2 psi'^2
+    psi_drift = drift * sp.diff(psi_of_x, x) + variance / 2 * sp.diff(psi_of_x, x, 2)
+    psi_var = variance * sp.diff(psi_of_x, x) ** 2
+    u = sp.Function("u_l0")(x, t)
+    l0 = sp.Symbol("l_0", integer=True, nonnegative=True)
+    Pl = sp.legendre(lsym, x)  # P_l(x), unevaluated (symbolic l)
+    Mdef = sp.Eq(sp.Symbol("M_l,l0(t)"), (2 * l0 + 1) / sp.Integer(2) * sp.Integral(Pl * u, (x, -1, 1)), evaluate=False)
+    # --- the weak integrand for any rate phi(y), y = ln s (what numerics.relative_scattering.weak_integrand evaluates):
+    # int L^2(P phi) u dx = int I u dy, dx = 4 s^2 dy (x from 1 to -1 as y from -oo to 0)
+    yv = sp.Symbol("y", negative=True)
+    phi = sp.Function("phi")
+    sy = sp.exp(yv)
+    xy = 1 - 2 * sy ** 2
+    u_y = sp.Function("U")(yv)  # P(x(y)) as a function of y, to differentiate through x(y)
+    # L^2 g = -d/dx (1 - x^2) dg/dx with d/dx = (dx/dy)^-1 d/dy, dx/dy = -4 s^2
+    ddx = lambda g: sp.diff(g, yv) / sp.diff(xy, yv)  # noqa: E731
+    g_y = u_y * phi(yv)
+    L2g = -ddx((1 - xy ** 2) * ddx(g_y))
+    lhs_y = sp.expand(sp.simplify(4 * sy ** 2 * L2g))
+    # express U' = dP/dx * dx/dy and U'' through P', P'' and eliminate P'' with Legendre's equation
+    Px, dPx, d2Px = sp.symbols("P_x dP_x d2P_x")
+    dU = dPx * sp.diff(xy, yv)
+    d2U = d2Px * sp.diff(xy, yv) ** 2 + dPx * sp.diff(xy, yv, 2)
+    lhs_sub = lhs_y.subs(sp.Derivative(u_y, (yv, 2)), d2U).subs(sp.Derivative(u_y, yv), dU).subs(u_y, Px)
+    lhs_sub = sp.expand(lhs_sub.subs(d2Px, (2 * xy * dPx - lsym * (lsym + 1) * Px) / (1 - xy ** 2)))
+    fy, fyy = sp.Derivative(phi(yv), yv), sp.Derivative(phi(yv), (yv, 2))
+    I_stated = (4 * sy ** 2 * lsym * (lsym + 1) * Px * phi(yv) + 2 * fy * (1 - xy ** 2) * dPx
+                - Px * ((1 - sy ** 2) * fyy - 2 * sy ** 2 * fy))
+    weak_y = sp.simplify(lhs_sub - sp.expand(I_stated))
+    pl_identity = sp.Matrix([sp.expand((1 - x ** 2) * sp.diff(sp.legendre(k_, x), x)
+                                       - k_ * (sp.legendre(k_ - 1, x) - x * sp.legendre(k_, x))) for k_ in range(1, 9)])
+    nu_sym = sp.Function("nu_r")(x)
+    Ft = sp.Function("F")(x, t)
+    return Derivation(
+        id="relative_diffusion.relative_scattering",
+        title="The time-dependent generalised BGK model: transition rates W[nu_r], their weak form, and the pair-angle "
+              "diffusion",
+        module="relative_diffusion",
+        sources=("002 eq. (12)", "002 eq. (13)", "002 eq. (14)", "002 eq. (A1)"),
+        premises=[
+            Premise("homogeneous sky (no gradient source): the J = 0 part of <f1 f2> obeys dF/dt = -nu_r(x) L^2 F, "
+                    "(12)-(13) projected as in relative_diffusion.stationary_equation",
+                    sp.Eq(sp.Derivative(Ft, t), nu_sym * sp.Derivative((1 - x ** 2) * sp.Derivative(Ft, x), x),
+                          evaluate=False)),
+            Premise("F(x) = (1/4 pi) sum_k (2k+1) C_k P_k(x), C_l = 2 pi int P_l F dx (A1)",
+                    sp.Eq(sp.Function("F")(x), F, evaluate=False)),
+            Premise("s = sin(psi/2) = sqrt((1 - x)/2), psi the opening angle: x = 1 - 2 s^2, 1 - x^2 = 4 s^2 (1 - s^2), "
+                    "dx = -4 s ds", sp.Eq(s, sx, evaluate=False)),
+            Premise("Legendre's equation", sp.Eq((1 - x ** 2) * sp.Derivative(P, (x, 2)),
+                                                 2 * x * dP - lsym * (lsym + 1) * P, evaluate=False)),
+            Premise("pair transition matrix: u_l0(x, t) = E[P_l0(p1(-t).p2(-t)) | n1.n2 = x], the J = 0 pair correlation of a "
+                    "homogeneous statistically isotropic pure-l0 sky, normalised to u_l0(x, 0) = P_l0(x); "
+                    "M_l,l0(t) = C_l(t)/C_l0(0)", Mdef),
+        ],
+        steps=[
+            Step("project on P_l: dC_l/dt = -sum_k W_lk C_k, W_lk = k(k+1)(2k+1)/2 int nu_r P_l P_k dx (eq. (14) without "
+                 "the source)", sp.Eq(sp.Symbol("dC_1/dt"), rows[1], evaluate=False)),
+            Step("weak form: integrate by parts twice; the boundary terms carry (1 - x^2) and vanish, so "
+                 "sum_k W_lk C_k = 2 pi int L^2(P_l nu_r) F dx -- the rate of C_l needs F only, no sum over k",
+                 sp.Eq(sp.Symbol("sum_k W_lk C_k"), 2 * sp.pi * sp.Integral(
+                     -sp.Derivative((1 - x ** 2) * sp.Derivative(Pl * nu_sym, x), x) * sp.Function("F")(x), (x, -1, 1)),
+                     evaluate=False)),
+            Step("the weak basis: L^2(P_l s^a) in closed form (Legendre's equation eliminates P'')",
+                 sp.Eq(sp.Symbol("L^2(P_l s^a)"), closed_s, evaluate=False)),
+            Step("its flux (1 - x^2) d/dx(P s^a) = s^a (1 - s^2) (4 s^2 P' - a P) vanishes at s = 0 (a > 0) and s = 1: the "
+                 "weak form holds for nu_r = s^a, every a > 0",
+                 sp.Eq(sp.Symbol("flux"), s ** a * (1 - s ** 2) * (4 * s ** 2 * dP - a * P), evaluate=False)),
+            Step("for nu_r = nu_0 (1 - x)^p = nu_0 2^p s^(2p) this is the basis with a = 2p; the singular term ~ s^(a-2) "
+                 "is integrable against dx = 4 s ds for a > 0", sp.Eq(nu_pl.subs(x, 1 - 2 * s ** 2), nu0 * 2 ** p * s ** (2 * p),
+                                                                   evaluate=False)),
+            Step("pair averages: M_l,l0(t) = (2 l0 + 1)/2 int P_l u_l0 dx = [exp(-W t)]_l,l0, M(0) = 1, dM/dt(0) = -W; by the "
+                 "weak form dM_l,l0/dt = -(2 l0 + 1)/2 int L^2(P_l nu_r) u_l0 dx at every t: each backtracked pair "
+                 "contributes L^2(P_l nu_r) at its opening angle"),
+            Step("power: sum_l (2l+1) W_lk = k(k+1)(2k+1) nu_r(1), so sum_l (2l+1) C_l is conserved iff nu_r(1) = 0"),
+            Step("pair-angle diffusion: -nu_r L^2 = b d/dx + (sigma^2/2) d^2/dx^2 with drift b = -2 x nu_r, variance rate "
+                 "sigma^2 = 2 nu_r (1 - x^2); for psi = arccos x: drift nu_r cot psi, variance rate 2 nu_r",
+                 sp.Eq(sp.Symbol("b/sigma^2"), -x / (1 - x ** 2), evaluate=False)),
+        ],
+        claims=[
+            Claim("1 - x^2 = 4 s^2 (1 - s^2) and s = sqrt((1 - x)/2) at x = 1 - 2 s^2",
+                  sp.Matrix([in_s(1 - x ** 2), in_s(sx)]), sp.Matrix([4 * s ** 2 * (1 - s ** 2), s])),
+            Claim(f"matrix form: 2 pi int P_l (-nu_r L^2 F) dx = -sum_k W_lk C_k, W_lk = k(k+1)(2k+1)/2 int nu_r P_l P_k dx "
+                  f"(nu_r = c0 + c1 x + c2 x^2, l, k = 0..{K})", rows, -Wm * sp.Matrix(Cs)),
+            Claim(f"weak form (polynomial nu_r): int L^2(P_l nu_r) P_k dx = int P_l nu_r L^2 P_k dx (l, k = 0..{K})",
+                  weak_rhs, weak_lhs),
+            Claim("... = k(k+1) int nu_r P_l P_k dx = 2 W_lk/(2k+1)", weak_lhs, W_over),
+            Claim("sum_k W_lk C_k = 2 pi int L^2(P_l nu_r) F dx (generic C_k): the rate of C_l needs F only",
+                  weak_rows, Wm * sp.Matrix(Cs)),
+            *weak_s_claims,
+            Claim("closed form of L^2(P s^a), divided by s^a, in x (P'' eliminated by Legendre's equation)",
+                  basis_x_over, closed_x_over),
+            Claim("closed form of L^2(P s^a) with its coefficients written in s = sqrt((1 - x)/2): "
+                  "s^a [l(l+1) P + 2 a (1 - s^2) P'] - (a/4) [a - (a+2) s^2] s^(a-2) P",
+                  _coeffs_to_s(L_basis, P, s), closed_s),
+            *concrete,
+            Claim("flux: (1 - x^2) d/dx (P s^a) = s^a (1 - s^2) (4 s^2 P' - a P)", flux,
+                  s ** a * (1 - s ** 2) * (4 * s ** 2 * dP - a * P)),
+            Claim("nu_0 (1 - x)^p = nu_0 2^p s^(2p): the basis with a = 2p", nu_pl.subs(x, 1 - 2 * s ** 2),
+                  nu0 * 2 ** p * s ** (2 * p)),
+            Claim("the singular term is integrable: int_0^1 s^(a-2) 4 s ds = 4/a (a > 0)",
+                  sp.integrate(s ** (a - 2) * 4 * s, (s, 0, 1), conds="none"), 4 / a),
+            Claim("weak integrand for any rate phi(y), y = ln s: 4 s^2 L^2(P phi) = 4 s^2 l(l+1) P phi + 2 phi_y (1 - x^2) P' "
+                  "- P [(1 - s^2) phi_yy - 2 s^2 phi_y] (regular at s -> 0; numerics.relative_scattering.weak_integrand)",
+                  weak_y, 0),
+            Claim("(1 - x^2) P_l' = l (P_(l-1) - x P_l) (l = 1..8): the P' term without division",
+                  pl_identity, sp.zeros(8, 1)),
+            Claim("M_l,l0(0) = (2 l0 + 1)/2 int P_l P_l0 dx = delta_l,l0 (l, l0 = 0..6)", M0, sp.eye(7)),
+            Claim(f"dM_l,l0/dt(0) = (2 l0 + 1)/2 int P_l (-nu_r L^2 P_l0) dx = -W_l,l0 (l, l0 = 0..{K})", dM0, -Wm),
+            Claim(f"power: sum_(l=0..{LSUM}) (2l+1) W_lk = k(k+1)(2k+1) nu_r(1) (k = 0..{K}; P_l nu_r P_k has degree <= 5)",
+                  power, power_stated),
+            Claim("generator: -nu_r L^2 g = nu_r [(1 - x^2) g'' - 2 x g'] (undefined g, nu_r)", generator,
+                  nuf * ((1 - x ** 2) * sp.diff(g, x, 2) - 2 * x * sp.diff(g, x))),
+            Claim("... = b g' + (sigma^2/2) g'' with drift b = -2 x nu_r, variance rate sigma^2 = 2 nu_r (1 - x^2)",
+                  generator, sp.expand(drift * sp.diff(g, x) + variance / 2 * sp.diff(g, x, 2))),
+            Claim("nu_r = nu_0 (1 - x)^p: drift / variance rate = -x/(1 - x^2), independent of nu_0 and p",
+                  (drift / variance).subs(nuf, nu_pl), -x / (1 - x ** 2), domain={x: (-0.95, 0.95)}),
+            Claim("... and for every nu_r(x)", drift / variance, -x / (1 - x ** 2)),
+            Claim("opening angle psi = arccos x (Ito): drift nu_r x/sqrt(1 - x^2) = nu_r cot psi, variance rate 2 nu_r",
+                  sp.Matrix([psi_drift, psi_var]), sp.Matrix([nuf * x / sp.sqrt(1 - x ** 2), 2 * nuf])),
         ],
     )

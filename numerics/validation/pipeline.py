@@ -11,6 +11,8 @@ compton_getting       its own backtracked maps (moving observer)     delta - del
 transition_matrix     its own homogeneous l0 skies                   M_{l l0}(dT) against QLT entry by entry
 markov_closure        the 003 ensembles' first fields, homogeneous   M(dT) Markovian? QLT's M(dT); 003's closure
                       skies                                          on the measured M
+relative_scattering   pairs of directions through the 002 and 003   nu_r(x) of 002's model measured: its
+                      ensembles' fields, s = 1e-11 .. 1              structure, nu_r(1), p, the spectrum it predicts
 ===================== ============================================ ==========================================
 
 Scales: :data:`numerics.validation.base.SCALES`.  The ensembles are stored with

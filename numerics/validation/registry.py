@@ -13,9 +13,10 @@ from numerics.validation.base import Spec
 
 __all__ = ["COMPARISONS", "names"]
 
-#: the backtracking comparisons' modules, in the report's order (issue 6's six, then issue 13's markov_closure)
+#: the backtracking comparisons' modules, in the report's order (issue 6's six, issue 13's markov_closure, issue 17's
+#: relative_scattering)
 _BACKTRACKER = ("diffusion_sim", "relative_diffusion_sim", "qlt_sim", "small_scale", "compton_getting_e2e",
-                "transition_matrix", "markov_closure")
+                "transition_matrix", "markov_closure", "relative_scattering")
 
 
 def _collect() -> dict[str, Spec]:

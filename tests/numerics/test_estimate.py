@@ -33,7 +33,7 @@ def test_every_comparison_that_backtracks_itself_declares_its_work():
     for name in registry.names("backtracker"):
         spec = registry.COMPARISONS[name]
         assert (spec.work is not None) is (spec.sizes is not None), name  # its own setup <=> its own work
-    for name in ("compton_getting", "transition_matrix", "markov_closure"):
+    for name in ("compton_getting", "transition_matrix", "markov_closure", "relative_scattering"):
         for scale in ("ci", "quick", "paper"):
             ws = registry.COMPARISONS[name].work(scale)
             assert ws and all(w.rows >= 1 and w.evals_per_row > 0 and w.stored is not None for w in ws), (name, scale)

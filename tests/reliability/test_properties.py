@@ -24,6 +24,7 @@ from hypothesis import strategies as st
 from numerics import compton_getting as cg
 from numerics import diffusion, hierarchy, observation, partial_sky, qlt, wigner
 from numerics import relative_diffusion as rd
+from numerics import relative_scattering as rsc
 
 EXAMPLES = 60
 
@@ -98,6 +99,18 @@ CASES = {
                                         dict(kmax=4, dec_min_deg=-20.0, dec_max_deg=70.0), None),
     "partial_sky.coupling": (partial_sky.coupling, dict(lmax=6, m=1, dec_min_deg=-20.0, dec_max_deg=70.0), None),
     "partial_sky.transfer": (partial_sky.transfer, dict(lmax=6, dec_min_deg=-20.0, dec_max_deg=70.0), _nonneg),
+    "relative_scattering.pair_nodes": (rsc.pair_nodes, dict(s_lo=1e-8, n_panels=4, per_panel=3), _nonneg),
+    "relative_scattering.simpson_weights": (rsc.simpson_weights, dict(times=np.array([0.0, 0.5, 1.0])), _nonneg),
+    "relative_scattering.weak_integrand": (rsc.weak_integrand, dict(l=3, s=np.array([1e-6, 0.3, 1.0]), phi=1.0,
+                                                                    phi_y=0.5, phi_yy=0.25), None),
+    "relative_scattering.rate_from_table": (lambda x, values, tail_exponent: rsc.rate_from_table(
+        x, values, tail_exponent=tail_exponent)(np.array([-1.0, 0.0, 0.999999])),
+        dict(x=np.array([0.9, 0.0, -0.9]), values=np.array([0.1, 0.5, 0.6]), tail_exponent=0.5), _nonneg),
+    "relative_scattering.model_pair_correlation": (rsc.model_pair_correlation, dict(
+        p=0.5, nu0=1.0, l0max=2, times=np.array([0.0, 0.1]), s=np.array([0.01, 0.5]), kmax=12), None),
+    "relative_scattering.stationary_spectrum": (lambda lmax, s_lo, tail_exponent: rsc.stationary_spectrum(
+        lambda s: np.sqrt(s), lmax, s_lo=s_lo, tail_exponent=tail_exponent), dict(lmax=4, s_lo=1e-8, tail_exponent=0.25),
+        None),
 }
 
 PAIRS = [(name, arg) for name, (_, kwargs, _) in CASES.items() for arg in kwargs]

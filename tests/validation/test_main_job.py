@@ -89,6 +89,12 @@ def test_results_json_has_the_issue_keys(ci_run):
     for name in BACKTRACKER:
         assert comps[name]["verdict"] in ("pass", "fail", "pass (not converged)", "fail (not converged)")
         assert comps[name]["verdict"].startswith("pass" if comps[name]["passed"] else "fail")
+    # issue 17: the measured relative scattering rate (002 field, late window); p may be a bound (then no error)
+    rs = comps["relative_scattering"]
+    for key in ("p", "nu_r_at_1", "chi2_dof_structure"):
+        assert isinstance(rs[key], float), key
+    assert ("p_err" in rs and "p_spectrum" in rs) and (rs["p_err"] is None) == bool(rs["measured"]["p_bound"])
+    assert set(rs["measured"]["fields"]) == {"002", "003"}
     assert data["scale"] == "ci" and data["kernels"]["fresh"] is True
     assert any(e["equation"] == "review eq. (18)" for e in data["errata"])
     assert set(data["ensembles"]) == set(pipeline.ENSEMBLES) == {"002", "003", "003-per-ln-k"}
