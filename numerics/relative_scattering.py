@@ -277,17 +277,18 @@ def _solve(yb, Bb, sigma, lb, penalty=0.0):
     return res.x
 
 
-def invert(y, B, lower_bounds, *, n_boot: int = 200, seed: int = 0, penalty="auto") -> dict:
+def invert(y, B, lower_bounds, *, n_boot: int = 200, seed: int = 0, penalty="auto", sigma=None) -> dict:
     """Weighted bounded least squares of y = -B c over the realizations' means, with bootstrap errors.
 
     ``y`` (R, ...) and ``B`` (R, ..., J) from :func:`rate_system`; ``lower_bounds`` (J,) (:meth:`SplineRate.lower_bounds`).
     The weights are the standard errors of the equations' residuals y_r + B_r c over the realizations at a first fit
-    (errors in both y and B: the residual carries both).  ``penalty``: weight of a second-difference (P-spline)
-    penalty on the coefficients, relative to the mean diagonal of the weighted normal matrix; ``"auto"`` takes the
-    largest of 1e-8, 1e-7, ..., 1 whose chi^2 exceeds that of 1e-8 by at most sqrt(2 dof) (one standard deviation of
-    chi^2: the smoothest rate the data cannot tell from the best one).  The penalty only decides where the data do
-    not -- at scales where u does not change -- so ``err`` (the linearised standard error of each coefficient
-    without the penalty) says where the rate is measured.
+    (errors in both y and B: the residual carries both), or ``sigma`` (the shape of y[0]) when given -- so that fits
+    of the same equations with other bases share their weights and their chi^2 can be compared.  ``penalty``: weight
+    of a second-difference (P-spline) penalty on the coefficients, relative to the mean diagonal of the weighted
+    normal matrix; ``"auto"`` takes the largest of 1e-8, 1e-7, ..., 1 whose chi^2 exceeds that of 1e-8 by at most
+    sqrt(2 dof) (one standard deviation of chi^2: the smoothest rate the data cannot tell from the best one).  The
+    penalty only decides where the data do not -- at scales where u does not change -- so ``cov`` (the linearised
+    covariance of the coefficients without the penalty) says where the rate is measured.
 
     Returns ``coef`` (J,), ``boot`` (n_boot, J) (realizations resampled with replacement, same weights and penalty),
     ``cov`` (J, J) (without the penalty; a tiny ridge keeps it finite where the data say nothing), ``penalty``,
@@ -327,11 +328,17 @@ def invert(y, B, lower_bounds, *, n_boot: int = 200, seed: int = 0, penalty="aut
         k = max(i for i, c in enumerate(chis) if c <= allowed)
         return grid[k], fits[k]
 
-    # the weights from a smooth first fit (a rough one would amplify the noise of B into sigma), then once more
-    sigma = sigma_at(_solve(ym, Bm, np.ones(ym.size), lb, 1e-2))
-    _, coef = fit(sigma)
-    sigma = sigma_at(coef)
-    penalty, coef = fit(sigma)
+    if sigma is not None:
+        sigma = check.positive("sigma", sigma).ravel()
+        if sigma.size != ym.size:
+            raise ValueError(f"sigma=array of shape {np.shape(sigma)}: expected {y.shape[1:]}")
+        penalty, coef = fit(sigma)
+    else:
+        # the weights from a smooth first fit (a rough one would amplify the noise of B into sigma), then once more
+        sigma = sigma_at(_solve(ym, Bm, np.ones(ym.size), lb, 1e-2))
+        _, coef = fit(sigma)
+        sigma = sigma_at(coef)
+        penalty, coef = fit(sigma)
     resid = (ym + Bm @ coef) / sigma
     at_bound = np.isclose(coef, lb) & np.isfinite(lb)
     dof = max(1, ym.size - int(np.sum(~at_bound)))

@@ -16,8 +16,9 @@ smallest scale on which the pair correlation changes in the window) to 1, each n
 orientations, are backtracked; u_l0(x, t) = <P_l0(p1(-t).p2(-t))> for l0 = 1..4 at two windows of 9 equally spaced
 times, t nu in [0.25, 0.5] (``early``) and [1, 2] (``late``: after the single-particle dipole has relaxed, where 002's
 model is meant to hold), nu the single-particle scattering rate (002: the BGK nu of the diffusion comparison, 0.605
-/L_c; 003: 0.053 /r_g, ``markov_closure``'s 1/(3K)); the measurement's own nu = 1/(3 K(T)) at its last time is
-reported beside it.  The weak form of the model, integrated over a window (Simpson), gives one linear equation in
+/L_c; 003: 0.053 /r_g, ``markov_closure``'s 1/(3K)); reported beside them: the single-particle dipole <n.p(-t)> at
+each window's ends, and 1/(3 K_iso) at the last time (K_iso the trace/3 of the running tensor; with B0 it is not
+the BGK nu).  The weak form of the model, integrated over a window (Simpson), gives one linear equation in
 nu_r per row l = 0..8 and column l0 = 1..4 (36 per window and field):
 
 * **nonparametric**: nu_r = sum_j c_j B_j(ln s), cubic B-splines, c >= 0, a light second-difference penalty;
@@ -212,7 +213,7 @@ def _window_fit(meas, window, n_boot, seed) -> dict:
     # the structure test once more with twice the basis functions: a rejection must survive the freer nu_r
     fine = rs.SplineRate(FIELDS[f]["s_lo"], 2 * n, constant=False)
     y2, B2 = rs.rate_system(U, s, w, t, fine, L_ROWS)
-    inv_fine = rs.invert(y2, B2, fine.lower_bounds(), n_boot=0)
+    inv_fine = rs.invert(y2, B2, fine.lower_bounds(), n_boot=0, sigma=inv["sigma"])  # the same weights
     pl = rs.fit_power_law(U, s, w, t, L_ROWS, inv["sigma"], p_grid=P_GRID, n_boot=n_boot, seed=seed)
     plc = rs.fit_power_law(U, s, w, t, L_ROWS, inv["sigma"], constant=True, p_grid=P_GRID, n_boot=n_boot, seed=seed)
     # nu_r on a grid of s with its bootstrap band; "resolved" where the 68 % band is narrower than the value
@@ -319,8 +320,8 @@ def relative_scattering(ensembles=None, figdir=None, scale: str = "quick", progr
         meas = dict(measure_pairs(field, scale, progress=progress), field=field)
         meas_all[field] = meas
         K_last = float(meas["K_run"][:, -1].mean())
-        nu_meas = 1.0 / (3.0 * K_last) if K_last > 0 else float("nan")
-        per = {"nu_assumed": FIELDS[field]["nu"], "nu_measured": nu_meas, "R": meas["R"], "n_orient": meas["n_orient"],
+        nu_meas = 1.0 / (3.0 * K_last) if K_last > 0 else float("nan")  # 1/(3 K_iso) at the last time (not converged)
+        per = {"nu_assumed": FIELDS[field]["nu"], "nu_iso_last_time": nu_meas, "R": meas["R"], "n_orient": meas["n_orient"],
                "n_nodes": int(meas["s"].size), "s_lo": FIELDS[field]["s_lo"], "dt": float(meas["dt"]),
                "vac": {w: [float(meas["vac"][:, sl][:, 0].mean()), float(meas["vac"][:, sl][:, -1].mean())]
                        for w, sl in meas["windows"].items()}}
@@ -332,7 +333,6 @@ def relative_scattering(ensembles=None, figdir=None, scale: str = "quick", progr
             structure = min((inv, inv_fine), key=lambda r: r["chi2_dof"])  # a rejection must survive the freer nu_r
             entry = {
                 "t_nu": list(WINDOWS[window]), "t": [float(fit["t"][0]), float(fit["t"][-1])],
-                "t_nu_measured": [float(fit["t"][0] * nu_meas), float(fit["t"][-1] * nu_meas)],
                 "single_particle_dipole": [float(meas["vac"][:, meas["windows"][window]][:, 0].mean()),
                                            float(meas["vac"][:, meas["windows"][window]][:, -1].mean())],
                 "signal_sigma": fit["signal"],
@@ -340,10 +340,11 @@ def relative_scattering(ensembles=None, figdir=None, scale: str = "quick", progr
                 "dof": structure["dof"], "max_abs_z": float(np.max(np.abs(structure["z"]))),
                 "chi2_dof_basis": {f"{fit['basis'].n_basis} B-splines": inv["chi2_dof"],
                                    f"{2 * fit['basis'].n_basis} B-splines": inv_fine["chi2_dof"]},
-                "p": pl["p"], "p_err": pl["p_err"], "nu0": pl["nu0"], "nu0_err": pl["nu0_err"],
-                "p_bound": _bound(pl["p"]),
+                "p": pl["p"], "p_err": float("nan") if _bound(pl["p"]) else pl["p_err"], "nu0": pl["nu0"],
+                "nu0_err": pl["nu0_err"], "p_bound": _bound(pl["p"]),
                 "chi2_dof_power_law": pl["chi2_dof"],
-                "p_with_constant": plc["p"], "p_with_constant_err": plc["p_err"],
+                "p_with_constant": plc["p"], "p_with_constant_bound": _bound(plc["p"]),
+                "p_with_constant_err": float("nan") if _bound(plc["p"]) else plc["p_err"],
                 "nu_r_at_1": plc["nu1"], "nu_r_at_1_err": plc["nu1_err"],
                 "nu_r_at_1_over_nu_r_at_minus_1": plc["nu1"] / (plc["nu0"] * 2.0 ** plc["p"] + plc["nu1"])
                 if plc["nu0"] * 2.0 ** plc["p"] + plc["nu1"] != 0 else float("nan"),
