@@ -505,19 +505,25 @@ def _figures(figdir, results):
             pos = np.asarray(sp["shape"]) > 0
             ax.errorbar(ells[pos], np.asarray(sp["shape"])[pos], yerr=np.asarray(sp["shape_err"])[pos], fmt="o", ms=3,
                         color=f"C{j}", label=rf"simulation, {lab}: $\hat C_\ell/\hat C_1$")
+        for window, style in (("early", "-"), ("late", "-.")):
+            sp = next(iter(results["002"][window]["spectrum"].values()))
+            ells = np.asarray(sp["ells"])
+            if sp["predicted_nonparametric"] is not None:
+                pred = np.asarray(sp["predicted_nonparametric"])
+                ok = pred > 0
+                ax.plot(ells[ok], pred[ok], style, color="k", lw=1.2,
+                        label=rf"002 (14) with the measured $\nu_r(x)$ ({window} window)")
+                if sp.get("predicted_nonparametric_sd") is not None:
+                    sd = np.asarray(sp["predicted_nonparametric_sd"])
+                    ax.fill_between(ells, np.maximum(pred - sd, 1e-8), pred + sd, color="k", alpha=0.1)
+        e = results["002"]["late"]
         sp = next(iter(spec.values()))
-        ells = np.asarray(sp["ells"])
-        if sp["predicted_nonparametric"] is not None:
-            pred = np.asarray(sp["predicted_nonparametric"])
-            ax.plot(ells, pred, "k-", lw=1.2, label=r"002 (14) with the measured $\nu_r(x)$ (late window)")
-            if sp.get("predicted_nonparametric_sd") is not None:
-                sd = np.asarray(sp["predicted_nonparametric_sd"])
-                ax.fill_between(ells, np.maximum(pred - sd, 1e-8), pred + sd, color="k", alpha=0.15)
         if sp["predicted_closed_form"] is not None:
-            ax.plot(ells, sp["predicted_closed_form"], "k--", lw=1,
-                    label=rf"002 (14) with $(1-x)^p$, measured p = {results['002']['late']['p']:.2f}")
+            ax.plot(np.asarray(sp["ells"]), sp["predicted_closed_form"], "k:", lw=1,
+                    label=rf"002 (14) with $(1-x)^p$, late window: {e['p_bound'] or 'p = %.2f' % e['p']}")
         ax.set_xscale("log")
         ax.set_yscale("log")
+        ax.set_ylim(1e-5, 2)
         ax.set_xlabel(r"$\ell$")
         ax.set_ylabel(r"$\hat C_\ell/\hat C_1$")
         ax.set_title("stationary spectrum predicted from the measured relative scattering rate (002 field)", fontsize=9)
