@@ -250,8 +250,9 @@ def power_law_system(U, s, w, times, p: float, lmax: int) -> np.ndarray:
     I = np.stack([weak_integrand(l, s, phi, a * phi, a * a * phi) for l in range(lmax + 1)]) * w  # (L+1, Q)
     Ubar_t = np.einsum("t,rtqk->rqk", wt, U)
     B = np.einsum("lq,rqk->rlk", I, Ubar_t)
-    # tail below the lowest panel edge (s_edge ~ the first node): I_l -> -a^2 2^p s^a, int_{-oo}^{y_e} = -a 2^p s_e^a
-    s_edge = s[0] * np.exp(-0.5 * w[0] / 0.5) if s.size > 1 else s[0]  # about the panel's lower edge
+    # tail below the lowest panel edge y_e: I_l -> -a^2 2^p s^a, int_{-oo}^{y_e} = -a 2^p s_e^a.  The rule does not carry
+    # its edges; the first node's weight is of the order of its distance to the edge, so s_e ~ s[0] exp(-w[0])
+    s_edge = s[0] * np.exp(-w[0])
     tail = -a * 2.0 ** p * s_edge ** a * Ubar_t[:, 0, :]  # (R, l0max)
     return B + tail[:, None, :]
 

@@ -52,7 +52,7 @@ from numerics import relative_diffusion
 from numerics import relative_scattering as rs
 from numerics.validation.base import Comparison, Spec, Work, check_scale, save_figure
 
-__all__ = ["relative_scattering", "measure_pairs", "measured", "work", "FIELDS", "WINDOWS", "SIZES", "L_ROWS",
+__all__ = ["relative_scattering", "measure_pairs", "work", "FIELDS", "WINDOWS", "SIZES", "L_ROWS",
            "L0_MAX", "P_TOLERANCE", "IDENTITY_TOLERANCE", "SEED"]
 
 #: the fields: stored ensemble, single-particle rate nu (1/time unit), smallest pair half-angle sine, panels in ln s
@@ -174,8 +174,6 @@ def measure_pairs(field: str, scale: str = "quick", realizations: int | None = N
     times, where = _times(field, float(rows["dt"]))
     return dict(rows, times=times, windows=where, s=s, w=w, R=R, n_orient=n_orient, info=info)
 
-
-measured = measure_pairs
 
 
 def work(scale: str) -> list:
@@ -315,10 +313,9 @@ def relative_scattering(ensembles=None, figdir=None, scale: str = "quick", progr
         for lab, v in rd.items():
             if isinstance(v, dict) and "shape" in v:
                 spectra[lab] = v
-    results, known, meas_all = {}, [], {}
+    results, known = {}, []
     for i, field in enumerate(FIELDS):
         meas = dict(measure_pairs(field, scale, progress=progress), field=field)
-        meas_all[field] = meas
         K_last = float(meas["K_run"][:, -1].mean())
         nu_meas = 1.0 / (3.0 * K_last) if K_last > 0 else float("nan")  # 1/(3 K_iso) at the last time (not converged)
         per = {"nu_assumed": FIELDS[field]["nu"], "nu_iso_last_time": nu_meas, "R": meas["R"], "n_orient": meas["n_orient"],
