@@ -14,17 +14,34 @@ from typing import Callable
 
 import numpy as np
 
-__all__ = ["run", "kernels", "backtrack", "machine", "GROUPS"]
+__all__ = ["run", "kernels", "backtrack", "machine", "GROUPS", "BASELINE_FIELDS", "check_baseline",
+           "external_rate"]
 
 #: what ``--only`` may select
 GROUPS = ("backtrack",)
 
 
 def machine() -> dict:
-    """The machine (numerics.provenance.machine: CPU model, SIMD flags, cores) and the commit measured."""
+    """The machine (numerics.provenance.machine: CPU model, SIMD flags, cores), the commit measured and ``codegen``:
+    the CPU numba compiles for (LLVM's name of this one, or ``NUMBA_CPU_NAME``) and whether it may use AVX-512 --
+    ``NUMBA_CPU_NAME=haswell`` with ``NUMBA_CPU_FEATURES`` lacking the avx512 features measures AVX2-only code on an
+    AVX-512 machine (issue 20)."""
+    import numba
+
     from numerics import provenance
 
-    return {**provenance.machine(), "processor": platform.processor(), "commit": provenance.commit()}
+    features = numba.config.CPU_FEATURES
+    if features is None:
+        import llvmlite.binding as ll
+
+        host = ll.get_host_cpu_features()
+        avx512 = bool(host.get("avx512f", False)) if hasattr(host, "get") else "+avx512f" in str(host)
+        name = ll.get_host_cpu_name()
+    else:
+        avx512 = "+avx512f" in features.split(",")
+        name = numba.config.CPU_NAME or "host"
+    return {**provenance.machine(), "processor": platform.processor(), "commit": provenance.commit(),
+            "codegen": {"cpu_name": name, "avx512": avx512, "features_set": features is not None}}
 
 
 def _say(progress: bool, text: str) -> None:
@@ -103,7 +120,64 @@ def kernels(repeats: int = 5, progress: bool = False) -> dict:
     return {"benchmarks": out}
 
 
-def backtrack(threads_list=None, modes=(64, 256, 1024), repeats: int = 5, progress: bool = False):
+#: the placeholders a baseline command may use
+BASELINE_FIELDS = ("modes", "threads", "particles", "steps")
+
+
+def check_baseline(command: str) -> list[str]:
+    """The argument list of a baseline command template, checked before any work: it must split as a shell would,
+    use only the placeholders in :data:`BASELINE_FIELDS` and name a program that exists; otherwise ``ValueError``."""
+    import shlex
+    import shutil
+    import string
+
+    if not isinstance(command, str) or not command.strip():
+        raise ValueError(f"baseline={command!r}: must be a non-empty command template")
+    try:
+        args = shlex.split(command)
+        names = {f for a in args for _, f, _, _ in string.Formatter().parse(a) if f is not None}
+    except ValueError as exc:
+        raise ValueError(f"baseline={command!r}: cannot be split into arguments ({exc})") from None
+    unknown = sorted(names - set(BASELINE_FIELDS))
+    if unknown:
+        raise ValueError(f"baseline={command!r}: unknown placeholder(s) {', '.join('{' + u + '}' for u in unknown)}; "
+                         f"allowed: {', '.join('{' + f + '}' for f in BASELINE_FIELDS)}")
+    if shutil.which(args[0]) is None:
+        raise ValueError(f"baseline={command!r}: program {args[0]!r} not found or not executable")
+    return args
+
+
+def external_rate(command: str, *, modes: int, threads: int, particles: int, steps: int, timeout: float = 600) -> float:
+    """Run the baseline command once with its placeholders filled and return the ``mode_evals_per_s`` of the last
+    JSON line on its standard output that holds one (a positive finite number).  A failing program, one that
+    prints no such line, or one that runs past ``timeout`` seconds raises ``RuntimeError`` with what it printed."""
+    import json
+    import subprocess
+
+    values = {"modes": modes, "threads": threads, "particles": particles, "steps": steps}
+    args = [a.format(**values) for a in check_baseline(command)]
+    try:
+        proc = subprocess.run(args, capture_output=True, text=True, timeout=timeout)
+    except subprocess.TimeoutExpired:
+        raise RuntimeError(f"baseline {' '.join(args)!r}: ran past {timeout:g} s") from None
+    if proc.returncode != 0:
+        raise RuntimeError(f"baseline {' '.join(args)!r}: exit status {proc.returncode}: {proc.stderr.strip()[-300:]}")
+    rate = None
+    for line in proc.stdout.splitlines():
+        try:
+            obj = json.loads(line)
+        except ValueError:
+            continue
+        if isinstance(obj, dict) and "mode_evals_per_s" in obj:
+            rate = obj["mode_evals_per_s"]
+    if not (isinstance(rate, (int, float)) and not isinstance(rate, bool) and np.isfinite(rate) and rate > 0):
+        raise RuntimeError(f"baseline {' '.join(args)!r}: printed no JSON line with a positive finite "
+                           f"mode_evals_per_s (last value {rate!r}; stdout ends {proc.stdout.strip()[-200:]!r})")
+    return float(rate)
+
+
+def backtrack(threads_list=None, modes=(64, 256, 1024), repeats: int = 5, progress: bool = False,
+              baseline: str | None = None, baseline_name: str = "external", cosines=("precise", "fast")):
     """Particle-steps/s and mode evaluations/s of the Boris kernel (CPU; and CUDA when a GPU is present).
 
     Returns ``(rows, (cuda available, detail))``; each CPU row is the median of ``repeats`` runs of 1e9 mode
@@ -111,13 +185,30 @@ def backtrack(threads_list=None, modes=(64, 256, 1024), repeats: int = 5, progre
     the same run, with the same field, particles and threads -- the median rate of the naive baseline
     (:mod:`numerics.backtracking.naive`: a loop per particle with ``np.cos`` per mode, 1e8 mode evaluations a run)
     and ``ratio``, the backtracker's rate over the baseline's: the machine-independent figure to quote (issue 20).
+    There is one CPU row per cosine in ``cosines`` (``cosine``: numerics.backtracking.kernel.COSINES), all timed in
+    the same repeats and sharing the baselines' figures; the precise cosine's row comes first.
+
+    ``baseline`` is an optional second baseline, an external program measured in the same run (issue 20 item 3:
+    CRPropa 3 built by the user): a command template with the placeholders ``{modes}``, ``{threads}``,
+    ``{particles}`` and ``{steps}``, run once per repeat between the two measurements above.  It must time its own
+    work and print a JSON line holding ``mode_evals_per_s`` (the last such line of its standard output counts);
+    its rate need not come from the same field, only from the same number of modes, particles and threads.  Each CPU
+    row then gains ``baseline`` (``baseline_name``), ``baseline_mode_evals_per_s``, ``baseline_spread``,
+    ``baseline_ratio`` (its rate over the naive one, comparable with ``ratio``) and ``over_baseline`` (the
+    backtracker's rate over its).  See :func:`external_rate`.
     """
     import numba
 
     from numerics.backtracking import boris, cuda, naive
+    from numerics.backtracking.kernel import check_cosine
     from numerics.backtracking.turbulence import PlaneWaveField
 
     threads_list = threads_list or sorted({1, numba.config.NUMBA_NUM_THREADS})
+    cosines = tuple(check_cosine(c) for c in cosines)
+    if not cosines:
+        raise ValueError("cosines=(): name at least one of the backtracker's cosines")
+    if baseline is not None:
+        check_baseline(baseline)
     dirs = np.random.default_rng(3).normal(size=(4096, 3))
     dirs /= np.linalg.norm(dirs, axis=1, keepdims=True)
     rows = []
@@ -127,48 +218,67 @@ def backtrack(threads_list=None, modes=(64, 256, 1024), repeats: int = 5, progre
         steps = max(4, int(1e9 / (dirs.shape[0] * n)))  # 1e9 mode evaluations per timed run
         naive_steps = max(2, steps // 10)
         origin = np.zeros_like(dirs)
-        boris.backtrack(field, dirs[:64], [dt], dt=dt)  # compile / warm
+        for cosine in cosines:  # compile / warm
+            boris.backtrack(field, dirs[:64], [dt], dt=dt, cosine=cosine)
         naive.trace(field, origin[:64], -dirs[:64], 1, dt, charge=-1)
         for threads in threads_list:
             _say(progress, f"bench backtrack: cpu, {n} modes, {threads} thread(s), {repeats} x {steps} steps "
                            f"(naive baseline: {repeats} x {naive_steps})")
-            rates, naive_rates = [], []
+            rates, naive_rates, external_rates = {c: [] for c in cosines}, [], []
+            external_steps = max(2, steps // 4)  # 2.5e8 mode evaluations a run
             previous = numba.get_num_threads()
             numba.set_num_threads(threads)  # for the baseline; boris.backtrack sets its own from threads=
             try:
                 for _ in range(repeats):
-                    t0 = time.perf_counter()
-                    boris.backtrack(field, dirs, [steps * dt], dt=dt, threads=threads)
-                    rates.append(dirs.shape[0] * steps / (time.perf_counter() - t0))
+                    for cosine in cosines:
+                        t0 = time.perf_counter()
+                        boris.backtrack(field, dirs, [steps * dt], dt=dt, threads=threads, cosine=cosine)
+                        rates[cosine].append(dirs.shape[0] * steps / (time.perf_counter() - t0))
+                    if baseline is not None:
+                        external_rates.append(external_rate(baseline, modes=n, threads=threads,
+                                                            particles=dirs.shape[0], steps=external_steps))
                     t0 = time.perf_counter()  # the baseline backtracks too: the antiparticle, reversed directions
                     naive.trace(field, origin, -dirs, naive_steps, dt, charge=-1)
                     naive_rates.append(dirs.shape[0] * naive_steps / (time.perf_counter() - t0))
             finally:
                 numba.set_num_threads(previous)
-            ps, naive_ps = float(np.median(rates)), float(np.median(naive_rates))
-            rows.append({"backend": "cpu", "threads": threads, "modes": n, "particles": dirs.shape[0], "steps": steps,
-                         "repeats": repeats, "particle_steps_per_s": ps, "mode_evals_per_s": ps * n,
-                         "spread": [float(min(rates) * n), float(max(rates) * n)],
-                         "naive_steps": naive_steps, "naive_mode_evals_per_s": naive_ps * n,
-                         "naive_spread": [float(min(naive_rates) * n), float(max(naive_rates) * n)],
-                         "ratio": ps / naive_ps})
+            naive_ps = float(np.median(naive_rates))
+            ext = float(np.median(external_rates)) if baseline is not None else None
+            for cosine in cosines:
+                ps = float(np.median(rates[cosine]))
+                rows.append({"backend": "cpu", "cosine": cosine, "threads": threads, "modes": n,
+                             "particles": dirs.shape[0], "steps": steps, "repeats": repeats,
+                             "particle_steps_per_s": ps, "mode_evals_per_s": ps * n,
+                             "spread": [float(min(rates[cosine]) * n), float(max(rates[cosine]) * n)],
+                             "naive_steps": naive_steps, "naive_mode_evals_per_s": naive_ps * n,
+                             "naive_spread": [float(min(naive_rates) * n), float(max(naive_rates) * n)],
+                             "ratio": ps / naive_ps})
+                if baseline is not None:
+                    rows[-1].update({"baseline": baseline_name, "baseline_command": baseline,
+                                     "baseline_steps": external_steps, "baseline_mode_evals_per_s": ext,
+                                     "baseline_spread": [float(min(external_rates)), float(max(external_rates))],
+                                     "baseline_ratio": ext / (naive_ps * n), "over_baseline": ps * n / ext})
     ok, reason = cuda.available()
     if ok and reason != cuda.SIMULATOR:
         for n in modes:
             _say(progress, f"bench backtrack: cuda, {n} modes")
             res = cuda.bench(n, 1 << 20, 200)
-            rows.append({"backend": "cuda", "threads": None, "modes": n, **res})
+            rows.append({"backend": "cuda", "cosine": "precise", "threads": None, "modes": n, **res})
     return rows, (ok, reason)
 
 
-def run(only: str | None = None, progress: bool = False) -> dict:
-    """Every benchmark (or the group ``only``, one of :data:`GROUPS`); progress lines go to stderr."""
+def run(only: str | None = None, progress: bool = False, baseline: str | None = None,
+        baseline_name: str = "external") -> dict:
+    """Every benchmark (or the group ``only``, one of :data:`GROUPS`); progress lines go to stderr.  ``baseline``
+    and ``baseline_name``: a second, external baseline for the backtracker (:func:`backtrack`)."""
     if only is not None and only not in GROUPS:
         raise ValueError(f"only={only!r}: must be one of {', '.join(GROUPS)}")
+    if baseline is not None:
+        check_baseline(baseline)
     result = {"machine": machine()}
     if only is None:
         result.update(kernels(progress=progress))
-    rows, (ok, reason) = backtrack(progress=progress)
+    rows, (ok, reason) = backtrack(progress=progress, baseline=baseline, baseline_name=baseline_name)
     result["backtrack"] = rows
     result["cuda"] = {"available": ok, "detail": reason}
     return result

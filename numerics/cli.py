@@ -4,9 +4,10 @@
     aniso check [--id ID ...] [--json]   prove every derivation (exit 1 if one fails)
     aniso build [--check]                 write the generated kernels / check they are fresh
     aniso run [--out DIR] [--scale S]     the main job: checks, kernel freshness, validations, report
-    aniso bench [--json] [--only NAME]    kernel and backtracker throughput
+    aniso bench [--json] [--only NAME] [--baseline CMD]   kernel and backtracker throughput
     aniso simulate --preset NAME [--scale quick|paper] | --config FILE.toml  [--out DIR]
                    [--workers N | --dask ADDRESS] [--backend cpu|cuda] [--threads N] [--realizations N]
+                   [--cosine precise|fast]
     aniso spectrum relative-diffusion --p P [--p P ...] --lmax L [--form stationary|printed] [--out DIR]
     aniso spectrum hierarchy --t T [--t T ...] --lmax L [--nu NU] [--out DIR]
     aniso spectrum qlt --alpha A [--alpha A ...] --lmax L [--kout K --kin K] [--index N] [--noise N] [--out DIR]
@@ -171,7 +172,7 @@ def _cmd_simulate(args) -> int:
         config = simulation.load_config(args.config)
     else:
         config = simulation.preset(args.preset, args.scale or "quick")
-    changes = {k: getattr(args, k) for k in ("realizations", "seed", "nside") if getattr(args, k) is not None}
+    changes = {k: getattr(args, k) for k in ("realizations", "seed", "nside", "cosine") if getattr(args, k) is not None}
     if changes:
         config = config.replace(**changes)
     simulation.check_run_arguments(config, workers=args.workers, dask_address=args.dask, threads=args.threads,
@@ -207,18 +208,27 @@ def _cmd_simulate(args) -> int:
 def _cmd_bench(args) -> int:
     from numerics import bench
 
-    result = bench.run(args.only, progress=True)  # progress lines on stderr; stdout stays the table or the JSON
+    try:  # progress lines on stderr; stdout stays the table or the JSON
+        result = bench.run(args.only, progress=True, baseline=args.baseline, baseline_name=args.baseline_name)
+    except RuntimeError as exc:  # the external baseline failed part-way: one line, nothing on stdout
+        print(f"aniso: error: {exc}", file=sys.stderr)
+        return 1
     if args.json:
         print(json.dumps(result, indent=2))
         return 0
     for k, v in result.get("benchmarks", {}).items():
         print(f"{k:50s} {v['best_s'] * 1e3:8.1f} ms  ({v['per_element_ns']:.0f} ns/element)")
     m = result["machine"]
-    print(f"backtrack (Boris, float64, median of repeats) on {m['cpu_model']} ({' '.join(m['simd']) or 'no SIMD flags'}); "
+    code = m["codegen"]
+    print(f"backtrack (Boris, float64, median of repeats) on {m['cpu_model']} ({' '.join(m['simd']) or 'no SIMD flags'}; "
+          f"code for {code['cpu_name']}, {'with' if code['avx512'] else 'without'} AVX-512); "
           "naive: one particle per loop, np.cos per mode, same field, particles and threads:")
     for r in result["backtrack"]:
         naive = (f"  naive {r['naive_mode_evals_per_s']:.3g}/s  ratio {r['ratio']:.1f}x" if "ratio" in r else "")
-        print(f"  {r['backend']:4s} threads={r['threads']!s:4s} modes={r['modes']:5d}  "
+        if "baseline" in r:
+            naive += (f"  {r['baseline']} {r['baseline_mode_evals_per_s']:.3g}/s ({r['baseline_ratio']:.1f}x naive; "
+                      f"backtracker {r['over_baseline']:.2f}x it)")
+        print(f"  {r['backend']:4s} {r.get('cosine', 'precise'):7s} threads={r['threads']!s:4s} modes={r['modes']:5d}  "
               f"{r['particle_steps_per_s']:.3g} particle-steps/s  {r['mode_evals_per_s']:.3g} mode evaluations/s{naive}")
     if not result["cuda"]["available"]:
         print(f"  cuda: unavailable ({result['cuda']['detail']})")
@@ -282,6 +292,10 @@ def main(argv=None) -> int:
     p = sub.add_parser("bench", help="kernel and backtracker benchmarks")
     p.add_argument("--json", action="store_true", help="machine-readable output")
     p.add_argument("--only", choices=GROUPS, help="run only this group")
+    p.add_argument("--baseline", metavar="CMD", help="a second, external baseline for the backtracker, run in the "
+                   "same run: a command with {modes} {threads} {particles} {steps} that prints a JSON line with "
+                   "mode_evals_per_s (e.g. a CRPropa 3 build; see README)")
+    p.add_argument("--baseline-name", default="external", help="its name in the table and the JSON")
     p.set_defaults(func=_cmd_bench)
     p = sub.add_parser("simulate", help="backtracking ensembles through synthetic turbulence (HDF5, figures)")
     p.add_argument("--preset", help=f"one of {', '.join(config.PRESETS)} (002 Sec. 3, 003 Sec. 4)")
@@ -295,6 +309,8 @@ def main(argv=None) -> int:
     p.add_argument("--realizations", type=int, help="override the number of realizations")
     p.add_argument("--seed", type=int, help="override the master seed")
     p.add_argument("--nside", type=int, help="override the HEALPix nside")
+    p.add_argument("--cosine", choices=["precise", "fast"], help="the field's cosine: precise (degree 13, error < 1e-13, "
+                   "the default) or fast (degree 9, < 4e-9, CPU only; another physics hash, so another --out)")
     p.add_argument("--no-progress", action="store_true", help="no progress bars")
     p.set_defaults(func=_cmd_simulate)
     args = parser.parse_args(argv)

@@ -54,8 +54,10 @@ from numerics.backtracking.kernel import (
     COMPOSITIONS,
     MAX_PARTICLES,
     SIN2PI_COEFFICIENTS,
+    SIN2PI_FAST_COEFFICIENTS,
     STEP_LIMIT,
     Trajectories,
+    check_cosine,
     check_integrator,
     check_step,
     default_step,
@@ -71,6 +73,7 @@ __all__ = ["Trajectories", "backtrack", "trace", "evaluate", "numba_threads", "d
 
 # compile-time constants of the kernels (numba freezes module globals)
 _C1, _C3, _C5, _C7, _C9, _C11, _C13 = SIN2PI_COEFFICIENTS
+_F1, _F3, _F5, _F7, _F9 = SIN2PI_FAST_COEFFICIENTS
 
 
 @nb.njit(inline="always", fastmath={"contract"}, cache=True)
@@ -82,75 +85,101 @@ def _cos2pi(t):
     return v * (_C1 + w * (_C3 + w * (_C5 + w * (_C7 + w * (_C9 + w * (_C11 + w * _C13))))))
 
 
+@nb.njit(inline="always", fastmath={"contract"}, cache=True)
+def _cos2pi_fast(t):
+    """cos(2 pi t) as :func:`_cos2pi` with the polynomial of degree 9 (``cosine="fast"``, absolute error < 4e-9)."""
+    r = t - np.rint(t)
+    v = 0.25 - abs(r)
+    w = v * v
+    return v * (_F1 + w * (_F3 + w * (_F5 + w * (_F7 + w * _F9))))
+
+
 @nb.njit(fastmath={"contract"}, cache=True)
-def _cos2pi_array(t):
+def _cos2pi_array(t, fast=False):
     out = np.empty_like(t)
-    for i in range(t.size):
-        out[i] = _cos2pi(t[i])
+    if fast:
+        for i in range(t.size):
+            out[i] = _cos2pi_fast(t[i])
+    else:
+        for i in range(t.size):
+            out[i] = _cos2pi(t[i])
     return out
 
 
-@nb.njit(inline="always", fastmath={"contract"}, cache=True)
-def _add_modes(x, y, z, kx, ky, kz, ph, ax, ay, az, tx, ty, tz):
-    """tx, ty, tz += sum_n a_n cos(2 pi (k_n . x + ph_n)) over one block: modes outside, particles inside.
+def _mode_loop(cos2pi):
+    """The mode loop with the cosine ``cos2pi`` (one copy per cosine, each inlined where it is called)."""
 
-    Four modes per pass over the block (issue 20): four independent cosine polynomials in flight per particle, and
-    a quarter of the loads and stores of the sums -- 27 % faster with AVX2, 12 % with AVX-512 on the development
-    machine.  The sums are still added mode by mode in order (((t + a0 c0) + a1 c1) + ...), so every result is
-    bit for bit what one mode per pass gives.
-    """
-    n4 = kx.size // 4 * 4
-    for n in range(0, n4, 4):
-        kx0, ky0, kz0, ph0, ax0, ay0, az0 = kx[n], ky[n], kz[n], ph[n], ax[n], ay[n], az[n]
-        kx1, ky1, kz1, ph1, ax1, ay1, az1 = kx[n + 1], ky[n + 1], kz[n + 1], ph[n + 1], ax[n + 1], ay[n + 1], az[n + 1]
-        kx2, ky2, kz2, ph2, ax2, ay2, az2 = kx[n + 2], ky[n + 2], kz[n + 2], ph[n + 2], ax[n + 2], ay[n + 2], az[n + 2]
-        kx3, ky3, kz3, ph3, ax3, ay3, az3 = kx[n + 3], ky[n + 3], kz[n + 3], ph[n + 3], ax[n + 3], ay[n + 3], az[n + 3]
-        for i in range(BLOCK):
-            xi = x[i]
-            yi = y[i]
-            zi = z[i]
-            c0 = _cos2pi(kx0 * xi + ky0 * yi + kz0 * zi + ph0)
-            c1 = _cos2pi(kx1 * xi + ky1 * yi + kz1 * zi + ph1)
-            c2 = _cos2pi(kx2 * xi + ky2 * yi + kz2 * zi + ph2)
-            c3 = _cos2pi(kx3 * xi + ky3 * yi + kz3 * zi + ph3)
-            tx[i] = (((tx[i] + ax0 * c0) + ax1 * c1) + ax2 * c2) + ax3 * c3
-            ty[i] = (((ty[i] + ay0 * c0) + ay1 * c1) + ay2 * c2) + ay3 * c3
-            tz[i] = (((tz[i] + az0 * c0) + az1 * c1) + az2 * c2) + az3 * c3
-    for n in range(n4, kx.size):
-        kxn = kx[n]
-        kyn = ky[n]
-        kzn = kz[n]
-        phn = ph[n]
-        axn = ax[n]
-        ayn = ay[n]
-        azn = az[n]
-        for i in range(BLOCK):
-            c = _cos2pi(kxn * x[i] + kyn * y[i] + kzn * z[i] + phn)
-            tx[i] += axn * c
-            ty[i] += ayn * c
-            tz[i] += azn * c
+    @nb.njit(inline="always", fastmath={"contract"})
+    def add_modes(x, y, z, kx, ky, kz, ph, ax, ay, az, tx, ty, tz):
+        n4 = kx.size // 4 * 4
+        for n in range(0, n4, 4):
+            kx0, ky0, kz0, ph0, ax0, ay0, az0 = kx[n], ky[n], kz[n], ph[n], ax[n], ay[n], az[n]
+            kx1, ky1, kz1, ph1, ax1, ay1, az1 = kx[n + 1], ky[n + 1], kz[n + 1], ph[n + 1], ax[n + 1], ay[n + 1], az[n + 1]
+            kx2, ky2, kz2, ph2, ax2, ay2, az2 = kx[n + 2], ky[n + 2], kz[n + 2], ph[n + 2], ax[n + 2], ay[n + 2], az[n + 2]
+            kx3, ky3, kz3, ph3, ax3, ay3, az3 = kx[n + 3], ky[n + 3], kz[n + 3], ph[n + 3], ax[n + 3], ay[n + 3], az[n + 3]
+            for i in range(BLOCK):
+                xi = x[i]
+                yi = y[i]
+                zi = z[i]
+                c0 = cos2pi(kx0 * xi + ky0 * yi + kz0 * zi + ph0)
+                c1 = cos2pi(kx1 * xi + ky1 * yi + kz1 * zi + ph1)
+                c2 = cos2pi(kx2 * xi + ky2 * yi + kz2 * zi + ph2)
+                c3 = cos2pi(kx3 * xi + ky3 * yi + kz3 * zi + ph3)
+                tx[i] = (((tx[i] + ax0 * c0) + ax1 * c1) + ax2 * c2) + ax3 * c3
+                ty[i] = (((ty[i] + ay0 * c0) + ay1 * c1) + ay2 * c2) + ay3 * c3
+                tz[i] = (((tz[i] + az0 * c0) + az1 * c1) + az2 * c2) + az3 * c3
+        for n in range(n4, kx.size):
+            kxn = kx[n]
+            kyn = ky[n]
+            kzn = kz[n]
+            phn = ph[n]
+            axn = ax[n]
+            ayn = ay[n]
+            azn = az[n]
+            for i in range(BLOCK):
+                c = cos2pi(kxn * x[i] + kyn * y[i] + kzn * z[i] + phn)
+                tx[i] += axn * c
+                ty[i] += ayn * c
+                tz[i] += azn * c
+
+    return add_modes
+
+
+#: tx, ty, tz += sum_n a_n cos(2 pi (k_n . x + ph_n)) over one block: modes outside, particles inside.
+#:
+#: Four modes per pass over the block (issue 20): four independent cosine polynomials in flight per particle, and
+#: a quarter of the loads and stores of the sums -- 27 % faster with AVX2, 12 % with AVX-512 on the development
+#: machine.  The sums are still added mode by mode in order (((t + a0 c0) + a1 c1) + ...), so every result is
+#: bit for bit what one mode per pass gives.  ``_add_modes_fast``: the same with the cosine of degree 9.
+_add_modes = _mode_loop(_cos2pi)
+_add_modes_fast = _mode_loop(_cos2pi_fast)
 
 
 @nb.njit(parallel=True, fastmath={"contract"}, cache=True)
-def _field_blocks(x0, y0, z0, kx, ky, kz, ph, ax, ay, az, o0, out):
-    """Omega at the points (x0, y0, z0) (length a multiple of BLOCK); wave vectors and phases in turns."""
+def _field_blocks(x0, y0, z0, kx, ky, kz, ph, ax, ay, az, o0, out, fast=False):
+    """Omega at the points (x0, y0, z0) (length a multiple of BLOCK); wave vectors and phases in turns; ``fast``:
+    the cosine of degree 9."""
     for blk in nb.prange(x0.size // BLOCK):
         s = blk * BLOCK
         bx = np.full(BLOCK, o0[0])
         by = np.full(BLOCK, o0[1])
         bz = np.full(BLOCK, o0[2])
-        _add_modes(x0[s:s + BLOCK], y0[s:s + BLOCK], z0[s:s + BLOCK], kx, ky, kz, ph, ax, ay, az, bx, by, bz)
+        if fast:
+            _add_modes_fast(x0[s:s + BLOCK], y0[s:s + BLOCK], z0[s:s + BLOCK], kx, ky, kz, ph, ax, ay, az, bx, by, bz)
+        else:
+            _add_modes(x0[s:s + BLOCK], y0[s:s + BLOCK], z0[s:s + BLOCK], kx, ky, kz, ph, ax, ay, az, bx, by, bz)
         out[0, s:s + BLOCK] = bx
         out[1, s:s + BLOCK] = by
         out[2, s:s + BLOCK] = bz
 
 
 @nb.njit(parallel=True, fastmath={"contract"}, cache=True)
-def _boris_blocks(state, kx, ky, kz, ph, ax, ay, az, o0, half_dt, nsteps):
+def _boris_blocks(state, kx, ky, kz, ph, ax, ay, az, o0, half_dt, nsteps, fast=False):
     """Advance ``state`` (6, M) = (x, y, z, ux, uy, uz) by ``nsteps`` Boris steps in place.
 
     ``ax, ay, az, o0`` are the field amplitudes already multiplied by dt / (2 R), so the field sum is
-    directly the Boris vector t = Omega dt / (2 R); ``kx, ky, kz, ph`` are in turns (divided by 2 pi).
+    directly the Boris vector t = Omega dt / (2 R); ``kx, ky, kz, ph`` are in turns (divided by 2 pi); ``fast``: the
+    cosine of degree 9.
     """
     nblocks = state.shape[1] // BLOCK
     for blk in nb.prange(nblocks):
@@ -172,7 +201,10 @@ def _boris_blocks(state, kx, ky, kz, ph, ax, ay, az, o0, half_dt, nsteps):
                 tx[i] = o0[0]
                 ty[i] = o0[1]
                 tz[i] = o0[2]
-            _add_modes(x, y, z, kx, ky, kz, ph, ax, ay, az, tx, ty, tz)
+            if fast:
+                _add_modes_fast(x, y, z, kx, ky, kz, ph, ax, ay, az, tx, ty, tz)
+            else:
+                _add_modes(x, y, z, kx, ky, kz, ph, ax, ay, az, tx, ty, tz)
             for i in range(BLOCK):
                 bx = tx[i]
                 by = ty[i]
@@ -203,13 +235,14 @@ def _boris_blocks(state, kx, ky, kz, ph, ax, ay, az, o0, half_dt, nsteps):
 
 
 @nb.njit(parallel=True, fastmath={"contract"}, cache=True)
-def composed_steps(state, kx, ky, kz, ph, ax, ay, az, o0, h, w, nsteps):
+def composed_steps(state, kx, ky, kz, ph, ax, ay, az, o0, h, w, nsteps, fast=False):
     """Advance ``state`` by ``nsteps`` steps of the composition prod_j S(w_j h) of Boris maps, in place.
 
     ``state`` is the (6, n) array of positions and unit directions (n a multiple of ``BLOCK``); ``kx .. ph`` are the
     modes' wave vectors and phases as :func:`numerics.backtracking.kernel.kernel_field` gives them; ``ax, ay, az, o0``
     are the amplitudes times 1 / (2 R) (so t = (w_j h) x the field sum); ``w`` are the substep weights (summing to 1,
-    e.g. ``COMPOSITIONS["yoshida4"]``).  The backtracker's own loop; public so that studies step exactly as it does.
+    e.g. ``COMPOSITIONS["yoshida4"]``); ``fast``: the cosine of degree 9 (``cosine="fast"``).  The backtracker's own
+    loop; public so that studies step exactly as it does.
     """
     nblocks = state.shape[1] // BLOCK
     for blk in nb.prange(nblocks):
@@ -234,7 +267,10 @@ def composed_steps(state, kx, ky, kz, ph, ax, ay, az, o0, h, w, nsteps):
                     tx[i] = o0[0]
                     ty[i] = o0[1]
                     tz[i] = o0[2]
-                _add_modes(x, y, z, kx, ky, kz, ph, ax, ay, az, tx, ty, tz)
+                if fast:
+                    _add_modes_fast(x, y, z, kx, ky, kz, ph, ax, ay, az, tx, ty, tz)
+                else:
+                    _add_modes(x, y, z, kx, ky, kz, ph, ax, ay, az, tx, ty, tz)
                 for i in range(BLOCK):
                     bx = tx[i] * hj
                     by = ty[i] * hj
@@ -314,10 +350,14 @@ def counting():
 
 
 # ----------------------------------------------------------------------------- public API
-def _integrate(field, positions, directions, times, dt, signed, threads, backend, progress, desc, integrator="boris"):
+def _integrate(field, positions, directions, times, dt, signed, threads, backend, progress, desc, integrator="boris",
+               cosine="precise"):
     """The common driver; ``signed`` = charge * rigidity, already validated."""
     backend = check.choice("backend", backend, ("cpu", "cuda"))
     integrator = check_integrator(integrator)
+    fast = check_cosine(cosine) == "fast"
+    if fast and backend == "cuda":
+        raise ValueError("cosine='fast': the CUDA backend has the precise cosine only (use backend='cpu')")
     rigidity = abs(signed)
     pos = check.vectors("positions", positions).reshape(-1, 3)
     dirs = check.unit_vectors("directions", directions).reshape(-1, 3)
@@ -357,9 +397,9 @@ def _integrate(field, positions, directions, times, dt, signed, threads, backend
             while done < target:
                 n = int(min(chunk, target - done))
                 if integrator == "boris":
-                    _boris_blocks(state, *kernel, 0.5 * dt, n)
+                    _boris_blocks(state, *kernel, 0.5 * dt, n, fast)
                 else:
-                    composed_steps(state, *kernel, dt, weights, n)
+                    composed_steps(state, *kernel, dt, weights, n, fast)
                 done += n
                 if bar is not None:
                     bar.update(n)
@@ -371,7 +411,7 @@ def _integrate(field, positions, directions, times, dt, signed, threads, backend
 
 
 def trace(field, positions, directions, times, *, dt=None, rigidity=1.0, charge=1, threads=None, backend="cpu",
-          progress=False, integrator="boris") -> Trajectories:
+          progress=False, integrator="boris", cosine="precise") -> Trajectories:
     """Integrate particles forward in time through a static field (Boris, fixed step).
 
     Parameters
@@ -401,17 +441,21 @@ def trace(field, positions, directions, times, *, dt=None, rigidity=1.0, charge=
     integrator : {"boris", "yoshida4"}
         The Boris step, or its fourth-order composition (three field evaluations per step; default step factor
         0.9, bound 2.0: numerics.backtracking.kernel.STEP_LIMITS).
+    cosine : {"precise", "fast"}
+        The field's cosine: the polynomial of degree 13 (absolute error < 1e-13, the default) or of degree 9
+        (< 4e-9, CPU only; faster: numerics.backtracking.kernel.COSINE_ERRORS).
 
     Returns
     -------
     Trajectories
     """
     signed = signed_rigidity(rigidity, charge)
-    return _integrate(field, positions, directions, times, dt, signed, threads, backend, progress, "trace", integrator)
+    return _integrate(field, positions, directions, times, dt, signed, threads, backend, progress, "trace", integrator,
+                      cosine)
 
 
 def backtrack(field, directions, times, *, dt=None, rigidity=1.0, charge=1, observer=(0.0, 0.0, 0.0), threads=None,
-              backend="cpu", progress=False, integrator="boris") -> Trajectories:
+              backend="cpu", progress=False, integrator="boris", cosine="precise") -> Trajectories:
     """Backtrack cosmic rays that arrive at ``observer`` with momentum ``directions``.
 
     Integrates the antiparticle (charge -> -charge) from the observer with direction
@@ -432,12 +476,14 @@ def backtrack(field, directions, times, *, dt=None, rigidity=1.0, charge=1, obse
     signed = signed_rigidity(rigidity, charge)
     obs = check.vectors("observer", observer).reshape(3)
     dirs = check.unit_vectors("directions", directions).reshape(-1, 3)
-    tr = _integrate(field, obs, -dirs, times, dt, -signed, threads, backend, progress, "backtrack", integrator)
+    tr = _integrate(field, obs, -dirs, times, dt, -signed, threads, backend, progress, "backtrack", integrator, cosine)
     return Trajectories(times=tr.times, positions=tr.positions - obs, momenta=-tr.momenta, dt=tr.dt, steps=tr.steps)
 
 
-def evaluate(field, points, *, threads=None) -> np.ndarray:
-    """Omega at ``points`` (..., 3) with the integrator's own vectorised kernel (polynomial cosine)."""
+def evaluate(field, points, *, threads=None, cosine="precise") -> np.ndarray:
+    """Omega at ``points`` (..., 3) with the integrator's own vectorised kernel (polynomial cosine: ``cosine`` as in
+    :func:`trace`)."""
+    fast = check_cosine(cosine) == "fast"
     pts = check.vectors("points", points)
     shape = pts.shape
     flat = pts.reshape(-1, 3)
@@ -448,5 +494,5 @@ def evaluate(field, points, *, threads=None) -> np.ndarray:
     kernel = kernel_field(field, 1.0)
     out = np.empty((3, mpad))
     with _Threads(numba_threads(threads)):
-        _field_blocks(xyz[0], xyz[1], xyz[2], *kernel, out)
+        _field_blocks(xyz[0], xyz[1], xyz[2], *kernel, out, fast)
     return out[:, :m].T.reshape(shape)

@@ -42,7 +42,7 @@ MAX_REALIZATIONS = 100_000
 MAX_CONFIG_BYTES = 1 << 20
 
 # the type each field must have (bool is not a number here: ``rms = true`` is a mistake, not 1.0)
-_STR = ("name", "length_unit", "spectrum", "integrator")
+_STR = ("name", "length_unit", "spectrum", "integrator", "cosine")
 _REAL = ("k_min", "k_max", "sigma2", "rms", "coherence_length", "gamma", "rigidity", "omega_ref")
 _INT = ("n_modes", "nside", "charge", "realizations", "seed")
 _REAL_LISTS = ("regular", "table_k", "table_e", "omega_t")
@@ -103,7 +103,9 @@ class SimulationConfig:
     'yoshida4', numerics.backtracking.boris) with step ``dt``, or (``dt`` None) with the step
     ``step_factor / max(k_max, Omega_max)`` (``step_factor`` None: the integrator's default in
     numerics.backtracking.kernel.DEFAULT_STEP_FACTORS, at most its STEP_LIMITS entry), and recorded at ``omega_t``
-    (backtracking times in units of 1/``omega_ref``).
+    (backtracking times in units of 1/``omega_ref``).  ``cosine``: the field's polynomial cosine, 'precise'
+    (degree 13, |error| < 1e-13, the default) or 'fast' (degree 9, < 4e-9, CPU only; numerics.backtracking.kernel.
+    COSINE_ERRORS) -- a different physics hash, so the two never mix in one ensemble.
 
     Analysis: ``lmax`` (None: 2 nside), the ``gradients`` reported by ``aniso simulate``
     and whether the gradient ansatz includes the Fick term -3 p.K.g with the measured
@@ -129,6 +131,7 @@ class SimulationConfig:
     dt: float | None = None
     step_factor: float | None = None
     integrator: str = "boris"
+    cosine: str = "precise"
     omega_ref: float = 10.0
     omega_t: tuple = tuple(np.geomspace(0.1, 100.0, 16).tolist())
     realizations: int = 16
@@ -171,6 +174,8 @@ class SimulationConfig:
                 d["step_factor"] = factor
         if integrator != "boris":  # likewise: Boris, the only integrator before it was a setting, is left out
             d["integrator"] = integrator
+        if d.pop("cosine") != "precise":  # and the precise cosine, the only one before it was a setting
+            d["cosine"] = self.cosine
         return hashlib.sha256(json.dumps(d, sort_keys=True).encode()).hexdigest()
 
     def replace(self, **changes) -> SimulationConfig:
@@ -227,6 +232,7 @@ class SimulationConfig:
             raise ValueError(f"dt={self.dt!r}, step_factor={self.step_factor!r}: give the step (dt) or its factor "
                              "(step_factor), not both")
         kernel.check_integrator(self.integrator)
+        kernel.check_cosine(self.cosine)
         kernel.check_step_factor(self.step_factor, self.integrator)
         kernel.steps_for(self.times, self.step(make_field(self, 0)))
         return self
@@ -250,7 +256,7 @@ _FIELD_NAMES = tuple(f.name for f in dataclasses.fields(SimulationConfig))
 _TOML_SECTIONS = {
     "turbulence": ("spectrum", "n_modes", "k_min", "k_max", "sigma2", "rms", "coherence_length", "gamma", "regular",
                    "table_k", "table_e"),
-    "particles": ("nside", "rigidity", "charge", "dt", "step_factor", "integrator", "omega_ref", "omega_t"),
+    "particles": ("nside", "rigidity", "charge", "dt", "step_factor", "integrator", "cosine", "omega_ref", "omega_t"),
     "ensemble": ("realizations", "seed"),
     "analysis": ("lmax", "gradients", "fick"),
 }

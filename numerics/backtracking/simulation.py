@@ -42,7 +42,8 @@ def simulate_realization(config, index: int, *, threads=None, backend="cpu", pro
     fld = make_field(config, index)
     dirs = skymaps.directions(config.nside)
     tr = boris.backtrack(fld, dirs, config.times, dt=config.step(fld), rigidity=config.rigidity, charge=config.charge,
-                             threads=threads, backend=backend, progress=progress, integrator=config.integrator)
+                             threads=threads, backend=backend, progress=progress, integrator=config.integrator,
+                             cosine=config.cosine)
     out = skymaps.summarize(tr.positions, tr.momenta, dirs, lmax=config.ell_max)
     arrays = fld.to_arrays()
     out.update({f"field_{k}": np.asarray(v) for k, v in arrays.items() if np.ndim(v) > 0})
@@ -79,6 +80,9 @@ def check_run_arguments(config, *, workers=None, dask_address=None, threads=None
         else:
             threads = check.integer("threads", threads, 1, 1024)
     if backend == "cuda":
+        if config.cosine != "precise":
+            raise ValueError(f"cosine={config.cosine!r}: the CUDA backend has the precise cosine only (use the cpu "
+                             "backend)")
         if workers is not None or dask_address is not None:
             raise ValueError("backend='cuda' runs in this process; it cannot be combined with workers or dask_address")
         from numerics.backtracking import cuda
