@@ -60,7 +60,7 @@ SIN2PI_FAST_COEFFICIENTS = (6.283185189137469341, -41.341660126558731585, 81.601
 
 #: The backtracker's cosines (``cosine=``) and the bound on their absolute error (tested against numpy.cos):
 #: "precise" (degree 13, the default; every stored ensemble and reference result) and "fast" (degree 9, opt-in:
-#: 12-25 % more mode evaluations per second, ``aniso bench``; a field error of at most 4e-9 times the sum of the
+#: 17-26 % more mode evaluations per second, results/bench; a field error of at most 4e-9 times the sum of the
 #: modes' amplitudes, far below the step error of either integrator).  The CUDA backend has "precise" only.
 COSINES = ("precise", "fast")
 COSINE_ERRORS = {"precise": 1e-13, "fast": 4e-9}
