@@ -173,6 +173,8 @@ def _cmd_simulate(args) -> int:
     else:
         config = simulation.preset(args.preset, args.scale or "quick")
     changes = {k: getattr(args, k) for k in ("realizations", "seed", "nside", "cosine") if getattr(args, k) is not None}
+    if changes.get("cosine", "precise") != config.cosine == "precise":  # its own default --out, never the precise one's
+        changes["name"] = f"{config.name}-{changes['cosine']}-cosine"
     if changes:
         config = config.replace(**changes)
     simulation.check_run_arguments(config, workers=args.workers, dask_address=args.dask, threads=args.threads,
@@ -310,7 +312,7 @@ def main(argv=None) -> int:
     p.add_argument("--seed", type=int, help="override the master seed")
     p.add_argument("--nside", type=int, help="override the HEALPix nside")
     p.add_argument("--cosine", choices=["precise", "fast"], help="the field's cosine: precise (degree 13, error < 1e-13, "
-                   "the default) or fast (degree 9, < 4e-9, CPU only; another physics hash, so another --out)")
+                   "the default) or fast (degree 9, < 4e-9, CPU only; another physics hash: the default --out gains -fast-cosine)")
     p.add_argument("--no-progress", action="store_true", help="no progress bars")
     p.set_defaults(func=_cmd_simulate)
     args = parser.parse_args(argv)

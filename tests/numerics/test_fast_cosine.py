@@ -154,3 +154,22 @@ def test_cli_simulate_fast_cosine_on_cuda_exits_2_with_one_line(tmp_path, capsys
     err = capsys.readouterr().err.strip().splitlines()
     assert len(err) == 1 and "cosine='fast': the CUDA backend has the precise cosine only" in err[0]
     assert not (tmp_path / "o").exists()  # refused before any work
+
+
+def test_cli_simulate_fast_cosine_gets_its_own_default_output(tmp_path, monkeypatch, capsys):
+    """``--cosine fast`` on a preset names the ensemble (and so its default --out) apart from the precise one, which
+    would otherwise refuse the mix; the run itself is not needed to see it, so the simulation is stopped at once."""
+    from numerics import cli
+
+    seen = {}
+
+    def stop(config, **kw):
+        seen["name"] = config.name
+        raise ValueError("stopped by the test")
+
+    monkeypatch.chdir(tmp_path)
+    monkeypatch.setattr(simulation, "check_run_arguments", stop)
+    assert cli.main(["simulate", "--preset", "ahlers-mertsch-2015", "--cosine", "fast"]) == 2
+    assert seen["name"] == config.preset("ahlers-mertsch-2015", "quick").name + "-fast-cosine"
+    assert cli.main(["simulate", "--preset", "ahlers-mertsch-2015", "--cosine", "precise"]) == 2
+    assert seen["name"] == config.preset("ahlers-mertsch-2015", "quick").name
