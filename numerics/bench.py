@@ -135,9 +135,13 @@ def check_baseline(command: str) -> list[str]:
         raise ValueError(f"baseline={command!r}: must be a non-empty command template")
     try:
         args = shlex.split(command)
-        names = {f for a in args for _, f, _, _ in string.Formatter().parse(a) if f is not None}
     except ValueError as exc:
         raise ValueError(f"baseline={command!r}: cannot be split into arguments ({exc})") from None
+    try:
+        names = {f for a in args for _, f, _, _ in string.Formatter().parse(a) if f is not None}
+    except ValueError as exc:
+        raise ValueError(f"baseline={command!r}: not a valid template ({exc}); write a literal brace as {{{{ or }}}}") \
+            from None
     unknown = sorted(names - set(BASELINE_FIELDS))
     if unknown:
         raise ValueError(f"baseline={command!r}: unknown placeholder(s) {', '.join('{' + u + '}' for u in unknown)}; "

@@ -36,6 +36,7 @@ def test_external_rate_fills_the_placeholders_and_takes_the_last_json_line(tmp_p
     ("", "non-empty command"),
     ("   ", "non-empty command"),
     ("'unclosed {modes}", "cannot be split"),
+    ('echo "{" {modes}', r"not a valid template .*literal brace as \{\{ or \}\}"),
     ("python3 {modes} {rank}", r"unknown placeholder\(s\) \{rank\}"),
     ("python3 {0}", r"unknown placeholder\(s\) \{0\}"),
     ("no-such-program-aniso {modes}", "not found or not executable"),
