@@ -35,7 +35,7 @@ def machine() -> dict:
         import llvmlite.binding as ll
 
         host = ll.get_host_cpu_features()
-        avx512 = bool(host.get("avx512f", False)) if hasattr(host, "get") else "+avx512f" in str(host)
+        avx512 = bool(host.get("avx512f", False))  # a dict of feature -> bool
         name = ll.get_host_cpu_name()
     else:
         avx512 = "+avx512f" in features.split(",")

@@ -264,16 +264,17 @@ def test_yoshida4_bounds_and_bad_input():
 
 
 # ----------------------------------------------------------------------------- the mode loop, four modes per pass
+@pytest.mark.parametrize("cosine", ["precise", "fast"])
 @pytest.mark.parametrize("n_modes", [2, 3, 4, 7, 64, 257])
-def test_four_modes_per_pass_sum_bit_for_bit_like_one_mode_per_pass(n_modes):
+def test_four_modes_per_pass_sum_bit_for_bit_like_one_mode_per_pass(n_modes, cosine):
     """The kernel evaluates four modes per pass over a block (issue 20); the sum is still accumulated mode by mode in
     order, so Omega is bit for bit what a loop of one mode per pass gives (same cosine, same FMA contraction),
-    including the remainder of n_modes modulo 4."""
+    including the remainder of n_modes modulo 4 -- with either cosine (``cosine="fast"``: the same loop)."""
     import numba as nb
 
     from numerics.backtracking.kernel import kernel_field
 
-    cos2pi = bt._cos2pi
+    cos2pi = bt._cos2pi if cosine == "precise" else bt._cos2pi_fast
 
     @nb.njit(fastmath={"contract"})
     def one_mode_per_pass(x, y, z, kx, ky, kz, ph, ax, ay, az, o0):
@@ -292,4 +293,4 @@ def test_four_modes_per_pass_sum_bit_for_bit_like_one_mode_per_pass(n_modes):
                                             regular=(0, 0, 10.0), seed=n_modes)
     pts = np.random.default_rng(n_modes).uniform(-3, 3, size=(200, 3))
     ref = one_mode_per_pass(*(np.ascontiguousarray(c) for c in pts.T), *kernel_field(field, 1.0))
-    assert np.array_equal(bt.evaluate(field, pts), ref.T)
+    assert np.array_equal(bt.evaluate(field, pts, cosine=cosine), ref.T)

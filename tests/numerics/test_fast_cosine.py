@@ -1,5 +1,6 @@
-"""The backtracker's opt-in cosine of degree 9 (``cosine="fast"``, issue 20): its error bound, the kernel built on it,
-what it does to trajectories, and that the default (``"precise"``) and every stored ensemble are untouched."""
+"""The backtracker's opt-in cosine of degree 9 (``cosine="fast"``, issue 20): its error bound, the kernel built on it
+(its sums are checked bit for bit against one mode per pass in test_backtrack), what it does to trajectories, and that
+the default (``"precise"``) and every stored ensemble are untouched."""
 from __future__ import annotations
 
 import json
@@ -38,32 +39,6 @@ def test_fast_field_evaluation_error_follows_from_the_cosine_bound():
     amp = np.abs(field.amplitudes).sum(axis=0)  # per component: |sum a_n (c_n - cos)| <= 4e-9 sum |a_n|
     assert np.all(np.max(np.abs(fast - ref), axis=0) < kernel.COSINE_ERRORS["fast"] * amp + 1e-13 * amp.sum())
     assert not np.array_equal(fast, bt.evaluate(field, pts))  # a different kernel, not the precise one again
-
-
-@pytest.mark.parametrize("n_modes", [3, 7, 64, 257])
-def test_fast_kernel_sums_bit_for_bit_like_one_mode_per_pass(n_modes):
-    """The fast kernel is the same four-modes-per-pass loop: its sums equal one mode per pass, remainder included."""
-    import numba as nb
-
-    cos2pi = bt._cos2pi_fast
-
-    @nb.njit(fastmath={"contract"})
-    def one_mode_per_pass(x, y, z, kx, ky, kz, ph, ax, ay, az, o0):
-        out = np.empty((3, x.size))
-        for i in range(x.size):
-            tx, ty, tz = o0[0], o0[1], o0[2]
-            for n in range(kx.size):
-                c = cos2pi(kx[n] * x[i] + ky[n] * y[i] + kz[n] * z[i] + ph[n])
-                tx += ax[n] * c
-                ty += ay[n] * c
-                tz += az[n] * c
-            out[0, i], out[1, i], out[2, i] = tx, ty, tz
-        return out
-
-    field = gj(n_modes, seed=n_modes)
-    pts = np.random.default_rng(n_modes).uniform(-3, 3, size=(200, 3))
-    ref = one_mode_per_pass(*(np.ascontiguousarray(c) for c in pts.T), *kernel.kernel_field(field, 1.0))
-    assert np.array_equal(bt.evaluate(field, pts, cosine="fast"), ref.T)
 
 
 @pytest.mark.parametrize("integrator", ["boris", "yoshida4"])
